@@ -1,0 +1,152 @@
+// Package config reads Authbridge's configuration from the environment that template.yaml
+// (or the local stack) gives each function. Every value is listed in the README.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/authbridge/authbridge/shared/oauth"
+)
+
+// Config is the whole configuration; each function uses the part it needs.
+type Config struct {
+	Issuer       string          // ISSUER: the authorization server's identifier, no trailing slash
+	Resources    oauth.Resources // PROTECTED_RESOURCES: comma-separated; default {ISSUER}/mcp
+	ResourceName string          // RESOURCE_NAME: shown by clients (RFC 9728 resource_name)
+	Scopes       oauth.Scope     // SCOPES_SUPPORTED: space-separated
+	DefaultScope oauth.Scope     // DEFAULT_SCOPES: granted when a client asks for none
+
+	TableName      string   // TABLE_NAME
+	SigningKeyID   string   // SIGNING_KEY_ID: KMS key id, ARN or alias the token function signs with
+	AcceptedKeyIDs []string // ACCEPTED_KEY_IDS: comma-separated KMS keys whose tokens are accepted (rotation)
+
+	AccessTokenTTL     time.Duration // ACCESS_TOKEN_TTL, default 15m
+	RefreshTokenTTL    time.Duration // REFRESH_TOKEN_TTL, default 720h (30 days, absolute per family)
+	RefreshReuseGrace  time.Duration // REFRESH_REUSE_GRACE, default 10s
+	CodeTTL            time.Duration // CODE_TTL, default 5m (at most 5m)
+	ConsentTTL         time.Duration // CONSENT_TTL, default 720h
+	UnusedClientTTL    time.Duration // UNUSED_CLIENT_TTL, default 24h
+	AuthorizerCacheTTL time.Duration // not read here: the gateway's cache is a template parameter
+
+	WorkOSEndpoint        string // WORKOS_ENDPOINT, default https://api.workos.com
+	WorkOSClientID        string // WORKOS_CLIENT_ID
+	WorkOSAPIKey          string // WORKOS_API_KEY: local development only
+	WorkOSAPIKeySecretARN string // WORKOS_API_KEY_SECRET_ARN: Secrets Manager secret holding the key (AWS)
+}
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) { return Parse(os.Getenv) }
+
+// Parse reads the configuration through getenv, applying defaults and checking values.
+func Parse(getenv func(string) string) (Config, error) {
+	c := Config{
+		ResourceName:          or(getenv("RESOURCE_NAME"), "Authbridge MCP"),
+		TableName:             getenv("TABLE_NAME"),
+		SigningKeyID:          getenv("SIGNING_KEY_ID"),
+		WorkOSEndpoint:        strings.TrimRight(or(getenv("WORKOS_ENDPOINT"), "https://api.workos.com"), "/"),
+		WorkOSClientID:        getenv("WORKOS_CLIENT_ID"),
+		WorkOSAPIKey:          getenv("WORKOS_API_KEY"),
+		WorkOSAPIKeySecretARN: getenv("WORKOS_API_KEY_SECRET_ARN"),
+	}
+	var errs []string
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	c.Issuer = getenv("ISSUER")
+	if u, err := url.Parse(c.Issuer); c.Issuer == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") ||
+		u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.Issuer, "/") {
+		// RFC 8414 §2: an https URL with no query or fragment; no trailing slash so the
+		// issuer is byte-identical everywhere it appears.
+		fail("ISSUER must be an absolute http(s) URL without query, fragment or trailing slash, got %q", c.Issuer)
+	}
+
+	for _, raw := range splitList(or(getenv("PROTECTED_RESOURCES"), c.Issuer+"/mcp"), ",") {
+		res, ok := oauth.CanonicalResource(raw)
+		if !ok {
+			fail("PROTECTED_RESOURCES: %q is not an absolute http(s) URL", raw)
+			continue
+		}
+		c.Resources = append(c.Resources, res)
+	}
+	if len(c.Resources) == 0 {
+		fail("PROTECTED_RESOURCES is empty")
+	}
+
+	var ok bool
+	if c.Scopes, ok = oauth.ParseScope(or(getenv("SCOPES_SUPPORTED"), "mcp:tools orgs:read")); !ok || len(c.Scopes) == 0 {
+		fail("SCOPES_SUPPORTED must be a space-separated list of scope tokens")
+	}
+	if c.DefaultScope, ok = oauth.ParseScope(or(getenv("DEFAULT_SCOPES"), c.Scopes.String())); !ok || !c.DefaultScope.SubsetOf(c.Scopes) {
+		fail("DEFAULT_SCOPES must be a subset of SCOPES_SUPPORTED")
+	}
+
+	c.AcceptedKeyIDs = splitList(getenv("ACCEPTED_KEY_IDS"), ",")
+	if len(c.AcceptedKeyIDs) == 0 && c.SigningKeyID != "" {
+		c.AcceptedKeyIDs = []string{c.SigningKeyID}
+	}
+
+	durations := []struct {
+		name     string
+		dst      *time.Duration
+		def, max time.Duration
+	}{
+		{"ACCESS_TOKEN_TTL", &c.AccessTokenTTL, 15 * time.Minute, 24 * time.Hour},
+		{"REFRESH_TOKEN_TTL", &c.RefreshTokenTTL, 720 * time.Hour, 8760 * time.Hour},
+		{"REFRESH_REUSE_GRACE", &c.RefreshReuseGrace, 10 * time.Second, time.Minute},
+		{"CODE_TTL", &c.CodeTTL, 5 * time.Minute, 5 * time.Minute}, // ARCHITECTURE.md: ≤ 5 minutes
+		{"CONSENT_TTL", &c.ConsentTTL, 720 * time.Hour, 8760 * time.Hour},
+		{"UNUSED_CLIENT_TTL", &c.UnusedClientTTL, 24 * time.Hour, 8760 * time.Hour},
+	}
+	for _, d := range durations {
+		*d.dst = d.def
+		raw := getenv(d.name)
+		if raw == "" {
+			continue
+		}
+		v, err := time.ParseDuration(raw)
+		if err != nil || v < 0 || v > d.max || (v == 0 && d.name != "REFRESH_REUSE_GRACE") {
+			fail("%s must be a duration between 1s and %s, got %q", d.name, d.max, raw)
+			continue
+		}
+		*d.dst = v
+	}
+
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// Policy is the part of the configuration that authorization and token requests are checked against.
+func (c Config) Policy() oauth.Policy {
+	return oauth.Policy{Resources: c.Resources, Supported: c.Scopes, DefaultScope: c.DefaultScope}
+}
+
+// IssuerPath is the path part of the issuer ("/Prod" for a stage URL, "" at a host root).
+func (c Config) IssuerPath() string {
+	u, _ := url.Parse(c.Issuer)
+	return u.Path
+}
+
+// Endpoint returns the absolute URL of a path served by this API (path starts with "/").
+func (c Config) Endpoint(path string) string { return c.Issuer + path }
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func splitList(s, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(s, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

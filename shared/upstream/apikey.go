@@ -1,0 +1,45 @@
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// SecretsAPI is the one Secrets Manager call Authbridge makes.
+type SecretsAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// LoadAPIKey returns the WorkOS API key: from Secrets Manager when secretARN is set (AWS;
+// once per cold start), else the plain value given for local development. The secret may
+// hold the key itself or a JSON object with an "api_key" member.
+func LoadAPIKey(ctx context.Context, secrets SecretsAPI, secretARN, plain string) (string, error) {
+	if secretARN == "" {
+		if plain == "" {
+			return "", errors.New("upstream: set WORKOS_API_KEY_SECRET_ARN (or WORKOS_API_KEY locally)")
+		}
+		return plain, nil
+	}
+	out, err := secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretARN})
+	if err != nil {
+		return "", errors.New("upstream: could not read the WorkOS API key secret: " + err.Error())
+	}
+	if out.SecretString == nil {
+		return "", errors.New("upstream: the WorkOS API key secret has no string value")
+	}
+	value := strings.TrimSpace(*out.SecretString)
+	if strings.HasPrefix(value, "{") {
+		var doc struct {
+			APIKey string `json:"api_key"`
+		}
+		if err := json.Unmarshal([]byte(value), &doc); err != nil || doc.APIKey == "" {
+			return "", errors.New(`upstream: the WorkOS API key secret is JSON without an "api_key" member`)
+		}
+		value = doc.APIKey
+	}
+	return value, nil
+}

@@ -1,0 +1,116 @@
+// Package upstream is Authbridge's side of WorkOS AuthKit: it builds the sign-in URL,
+// exchanges WorkOS's code for the person's identity, and reads the WorkOS API key from
+// Secrets Manager in AWS. WorkOS tokens stay here: MCP clients never see them.
+package upstream
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/workos/workos-go/v4/pkg/usermanagement"
+	"github.com/workos/workos-go/v4/pkg/workos_errors"
+)
+
+// Identity is the signed-in person as WorkOS reports them.
+type Identity struct {
+	UserID, Email, FirstName, LastName, OrganizationID, SessionID string
+}
+
+// ErrRejected means WorkOS refused the code (expired, reused, wrong verifier): the person
+// should start again. Any other error is WorkOS being unavailable or misconfigured.
+var ErrRejected = errors.New("upstream: WorkOS rejected the sign-in")
+
+// SignIn talks to WorkOS User Management through an injected client (never DefaultClient).
+type SignIn struct {
+	client      *usermanagement.Client
+	clientID    string
+	callbackURL string
+}
+
+// NewSignIn builds the WorkOS client for endpoint (https://api.workos.com in production,
+// the emulator locally). callbackURL is Authbridge's /api/ext/auth/callback.
+func NewSignIn(endpoint, apiKey, clientID, callbackURL string) *SignIn {
+	c := usermanagement.NewClient(apiKey)
+	// workos-go concatenates the endpoint as is: a trailing slash would double it.
+	c.Endpoint = strings.TrimRight(endpoint, "/")
+	c.HTTPClient = &http.Client{Timeout: 8 * time.Second}
+	return &SignIn{client: c, clientID: clientID, callbackURL: callbackURL}
+}
+
+// Client exposes the WorkOS client for calls made on behalf of the signed-in person.
+func (s *SignIn) Client() *usermanagement.Client { return s.client }
+
+// AuthorizationURL is where the browser goes to sign in with AuthKit, with Authbridge's
+// own state and PKCE challenge toward WorkOS.
+func (s *SignIn) AuthorizationURL(state, codeChallenge string) (string, error) {
+	u, err := s.client.GetAuthorizationURL(usermanagement.GetAuthorizationURLOpts{
+		ClientID:            s.clientID,
+		RedirectURI:         s.callbackURL,
+		Provider:            "authkit",
+		State:               state,
+		CodeChallenge:       codeChallenge,
+		CodeChallengeMethod: "S256",
+	})
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+// Authenticate exchanges WorkOS's authorization code (with the PKCE verifier, and the
+// person's IP address and user agent for WorkOS's session records) for their identity.
+func (s *SignIn) Authenticate(ctx context.Context, code, verifier, ipAddress, userAgent string) (Identity, error) {
+	resp, err := s.client.AuthenticateWithCode(ctx, usermanagement.AuthenticateWithCodeOpts{
+		ClientID:     s.clientID,
+		Code:         code,
+		CodeVerifier: verifier,
+		IPAddress:    ipAddress,
+		UserAgent:    userAgent,
+	})
+	if err != nil {
+		var httpErr workos_errors.HTTPError
+		if errors.As(err, &httpErr) && httpErr.Code >= 400 && httpErr.Code < 500 && httpErr.Code != http.StatusUnauthorized {
+			return Identity{}, fmt.Errorf("%w: %s", ErrRejected, httpErr.ErrorCode)
+		}
+		return Identity{}, fmt.Errorf("upstream: authenticate: %w", err)
+	}
+	id := Identity{
+		UserID:         resp.User.ID,
+		Email:          resp.User.Email,
+		FirstName:      resp.User.FirstName,
+		LastName:       resp.User.LastName,
+		OrganizationID: resp.OrganizationID,
+		SessionID:      sessionID(resp.AccessToken),
+	}
+	if id.UserID == "" {
+		return Identity{}, errors.New("upstream: WorkOS returned no user")
+	}
+	return id, nil
+}
+
+// sessionID reads the `sid` claim of the WorkOS access token. The token came straight from
+// WorkOS over the server-to-server call above, so its payload is taken as is; Authbridge
+// keeps the session id for logout and session revocation only.
+func sessionID(accessToken string) string {
+	parts := strings.Split(accessToken, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		SID string `json:"sid"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.SID
+}
