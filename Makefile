@@ -38,6 +38,8 @@ build: ## Build every function into build/<name>/bootstrap (linux/arm64, as depl
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GO_BUILD_FLAGS) -o build/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
-# sam build calls build-<LogicalId> with ARTIFACTS_DIR set (BuildMethod: makefile).
+# sam build runs `make build-<LogicalId>` with ARTIFACTS_DIR set (BuildMethod: makefile).
+# TokenFunction is built from functions/token, ResourceMetadataFunction from functions/resource-metadata.
 build-%Function:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(FUNCTION_DIR_$*)
+	dir=$$(echo '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z'); \
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$$dir

@@ -41,6 +41,7 @@
 //	PutUpstreamState       1 PutItem
 //	ConsumeUpstreamState   1 DeleteItem
 //	PutCode                1 PutItem
+//	GetCode                1 GetItem
 //	RedeemCode             1 UpdateItem
 //	IssueFamily            1 TransactWriteItems (2 actions: Put family, Put token)
 //	GetRefreshToken        1 GetItem

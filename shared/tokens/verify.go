@@ -49,11 +49,20 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 	if !ok1 || !ok2 || strings.IndexByte(s64, '.') >= 0 || h64 == "" || p64 == "" {
 		return AccessClaims{}, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
-	// RFC 7515 §2 and §5.2 steps 2-3: base64url without padding, header is UTF-8 JSON.
+	// RFC 7515 §2 and §5.2 steps 1-3, 6-7: every part is base64url without padding.
 	hdrJSON, err := decodeB64(h64)
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
+	payload, err := decodeB64(p64)
+	if err != nil {
+		return AccessClaims{}, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	sig, err := decodeB64(s64)
+	if err != nil {
+		return AccessClaims{}, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
+	}
+	// RFC 7515 §5.2 step 3-4: the header is a UTF-8 JSON object.
 	hdr, err := parseHeader(hdrJSON)
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
@@ -73,10 +82,6 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 		return AccessClaims{}, fmt.Errorf("%w: kid %q", ErrUnknownKey, hdr.kid)
 	}
 	// RFC 7518 §3.4: an ES256 signature is R‖S, exactly 64 bytes.
-	sig, err := decodeB64(s64)
-	if err != nil {
-		return AccessClaims{}, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
-	}
 	if len(sig) != 64 {
 		return AccessClaims{}, fmt.Errorf("%w: signature is %d bytes, want 64", ErrSignature, len(sig))
 	}
@@ -87,12 +92,8 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 	if !ecdsa.Verify(pub, digest[:], r, s) {
 		return AccessClaims{}, fmt.Errorf("%w: ES256 verification failed", ErrSignature)
 	}
-	// RFC 7519 §4 and §7.2 step 10: claims are a JSON object; duplicate or mistyped claims
-	// are rejected rather than resolved.
-	payload, err := decodeB64(p64)
-	if err != nil {
-		return AccessClaims{}, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
-	}
+	// RFC 7519 §4 and §7.2 step 10: claims are a JSON object, parsed only once authenticated;
+	// duplicate or mistyped claims are rejected rather than resolved.
 	pc, err := parseClaims(payload)
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: claims: %v", ErrMalformed, err)

@@ -1,0 +1,9 @@
+// Command resource-metadata serves RFC 9728 protected resource metadata.
+package main
+
+import "github.com/authbridge/authbridge/shared/wiring"
+
+func main() {
+	fn := wiring.New()
+	fn.Serve(fn.Server().ResourceMetadataHandler())
+}

@@ -1,0 +1,135 @@
+package authserver
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/web"
+)
+
+// ServerMetadata is the RFC 8414 document, also served as OpenID discovery.
+type ServerMetadata struct {
+	Issuer                                 string   `json:"issuer"`
+	AuthorizationEndpoint                  string   `json:"authorization_endpoint"`
+	TokenEndpoint                          string   `json:"token_endpoint"`
+	RegistrationEndpoint                   string   `json:"registration_endpoint"`
+	RevocationEndpoint                     string   `json:"revocation_endpoint"`
+	JWKSURI                                string   `json:"jwks_uri"`
+	ResponseTypesSupported                 []string `json:"response_types_supported"`
+	ResponseModesSupported                 []string `json:"response_modes_supported"`
+	GrantTypesSupported                    []string `json:"grant_types_supported"`
+	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
+	TokenEndpointAuthMethodsSupported      []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported"`
+	ScopesSupported                        []string `json:"scopes_supported"`
+	AuthorizationResponseISSParameter      bool     `json:"authorization_response_iss_parameter_supported"`
+	ClientIDMetadataDocumentSupported      bool     `json:"client_id_metadata_document_supported"`
+}
+
+// Metadata computes the RFC 8414 document from the configuration.
+func (s *Server) Metadata() ServerMetadata {
+	c := s.Config
+	authMethods := []string{oauth.AuthMethodNone, oauth.AuthMethodClientSecretPost, oauth.AuthMethodClientSecretBasic}
+	return ServerMetadata{
+		Issuer:                                 c.Issuer,
+		AuthorizationEndpoint:                  c.Endpoint(PathAuthorize),
+		TokenEndpoint:                          c.Endpoint(PathToken),
+		RegistrationEndpoint:                   c.Endpoint(PathRegister),
+		RevocationEndpoint:                     c.Endpoint(PathRevoke),
+		JWKSURI:                                c.Endpoint(PathJWKS),
+		ResponseTypesSupported:                 []string{"code"},
+		ResponseModesSupported:                 []string{"query"},
+		GrantTypesSupported:                    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+		CodeChallengeMethodsSupported:          []string{"S256"}, // MCP: MUST be present; OAuth 2.1: S256
+		TokenEndpointAuthMethodsSupported:      authMethods,
+		RevocationEndpointAuthMethodsSupported: authMethods,
+		ScopesSupported:                        c.Scopes,
+		AuthorizationResponseISSParameter:      true, // RFC 9207
+	}
+}
+
+// ServerMetadataHandler serves /.well-known/oauth-authorization-server and
+// /.well-known/openid-configuration (RFC 8414 §3, OIDC Discovery §4). The path-inserted
+// form /.well-known/oauth-authorization-server{issuer path} is answered too (RFC 8414 §3.1).
+func (s *Server) ServerMetadataHandler() http.Handler {
+	return web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if suffix, ok := strings.CutPrefix(r.URL.Path, PathASMetadata+"/"); ok && "/"+suffix != s.Config.IssuerPath() {
+			notFound(w)
+			return
+		}
+		publicJSON(w, s.Metadata())
+	}), http.MethodGet, http.MethodHead))
+}
+
+// ResourceMetadata is the RFC 9728 protected resource metadata document.
+type ResourceMetadata struct {
+	Resource               string   `json:"resource"`
+	AuthorizationServers   []string `json:"authorization_servers"`
+	ScopesSupported        []string `json:"scopes_supported"`
+	BearerMethodsSupported []string `json:"bearer_methods_supported"`
+	ResourceName           string   `json:"resource_name"`
+}
+
+// ResourceMetadataHandler serves /.well-known/oauth-protected-resource (the first resource)
+// and /.well-known/oauth-protected-resource/<path> for each resource (RFC 9728 §3.1), where
+// <path> is the resource's path below the issuer's (…/mcp for {issuer}/mcp). It is never
+// behind authentication (MCP authorization: metadata discovery).
+func (s *Server) ResourceMetadataHandler() http.Handler {
+	return web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resource, ok := s.resourceForPath(strings.TrimPrefix(r.URL.Path, PathPRM))
+		if !ok {
+			notFound(w)
+			return
+		}
+		publicJSON(w, ResourceMetadata{
+			Resource:               resource,
+			AuthorizationServers:   []string{s.Config.Issuer}, // byte-identical to the AS issuer
+			ScopesSupported:        s.Config.Scopes,
+			BearerMethodsSupported: []string{"header"},
+			ResourceName:           s.Config.ResourceName,
+		})
+	}), http.MethodGet, http.MethodHead))
+}
+
+func (s *Server) resourceForPath(suffix string) (string, bool) {
+	if suffix == "" || suffix == "/" {
+		return s.Config.Resources[0], true
+	}
+	for _, res := range s.Config.Resources {
+		u, err := url.Parse(res)
+		if err != nil {
+			continue
+		}
+		rel := strings.TrimPrefix(u.Path, s.Config.IssuerPath())
+		if rel == suffix || u.Path == suffix {
+			return res, true
+		}
+	}
+	return "", false
+}
+
+// JWKSHandler serves every public key whose tokens are currently accepted (RFC 7517).
+func (s *Server) JWKSHandler() http.Handler {
+	return web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc, err := s.Keys.JWKS()
+		if err != nil {
+			s.log().ErrorContext(r.Context(), "jwks could not be encoded", "error", err.Error())
+			web.OAuthError(w, oauth.ErrServerError("keys unavailable"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(doc)
+	}), http.MethodGet, http.MethodHead))
+}
+
+func publicJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	web.JSON(w, http.StatusOK, v)
+}
+
+func notFound(w http.ResponseWriter) {
+	web.JSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no such metadata document"})
+}

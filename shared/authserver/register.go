@@ -1,0 +1,75 @@
+package authserver
+
+import (
+	"net/http"
+
+	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/store"
+	"github.com/authbridge/authbridge/shared/web"
+)
+
+// registrationResponse is RFC 7591 §3.2.1's client information response.
+type registrationResponse struct {
+	ClientID              string `json:"client_id"`
+	ClientIDIssuedAt      int64  `json:"client_id_issued_at"`
+	ClientSecret          string `json:"client_secret,omitempty"`
+	ClientSecretExpiresAt *int64 `json:"client_secret_expires_at,omitempty"`
+	oauth.ClientMetadata
+}
+
+// RegisterHandler serves POST /api/ext/auth/register: RFC 7591 dynamic client registration.
+func (s *Server) RegisterHandler() http.Handler {
+	return web.CORS(web.Methods(http.HandlerFunc(s.register), http.MethodPost))
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	// RFC 7591 §3.1: the client metadata is sent as a JSON document.
+	if !web.HasMediaType(r, "application/json") {
+		web.OAuthError(w, oauth.ErrInvalidClientMetadata("content type must be application/json"))
+		return
+	}
+	body, oerr := web.ReadBody(r, oauth.MaxRegistrationBody)
+	if oerr != nil {
+		web.OAuthError(w, oauth.ErrInvalidClientMetadata("%s", oerr.Description))
+		return
+	}
+	meta, oerr := oauth.ParseClientMetadata(body, s.Config.Scopes)
+	if oerr != nil {
+		s.log().InfoContext(ctx, "registration refused", "route", PathRegister, "outcome", oerr.Code, "reason", oerr.Description)
+		web.OAuthError(w, oerr)
+		return
+	}
+
+	now := s.now()
+	client := store.Client{
+		ID:                      oauth.NewOpaque(oauth.PrefixClientID),
+		Name:                    meta.ClientName,
+		RedirectURIs:            meta.RedirectURIs,
+		GrantTypes:              meta.GrantTypes,
+		ResponseTypes:           meta.ResponseTypes,
+		TokenEndpointAuthMethod: meta.TokenEndpointAuthMethod,
+		Scope:                   meta.Scope,
+		ClientURI:               meta.ClientURI,
+		LogoURI:                 meta.LogoURI,
+		IssuedAt:                now,
+		ExpiresAt:               now.Add(s.Config.UnusedClientTTL), // cleared on first token
+	}
+	resp := registrationResponse{ClientID: client.ID, ClientIDIssuedAt: now.Unix(), ClientMetadata: meta}
+	if meta.Confidential() {
+		// RFC 7591 §3.2.1: the secret is returned once; only its hash is kept.
+		secret := oauth.NewOpaque(oauth.PrefixClientSecret)
+		client.SecretHash = oauth.HashSecret(secret)
+		never := int64(0)
+		resp.ClientSecret, resp.ClientSecretExpiresAt = secret, &never
+	}
+	if err := s.Store.PutClient(ctx, client); err != nil {
+		s.log().ErrorContext(ctx, "client could not be stored", "route", PathRegister, "outcome", "server_error", "error", err.Error())
+		web.OAuthError(w, oauth.ErrTemporarilyUnavailable("registration could not be saved, try again"))
+		return
+	}
+	s.log().InfoContext(ctx, "client registered", "route", PathRegister, "client_id", client.ID, "outcome", "registered",
+		"auth_method", client.TokenEndpointAuthMethod)
+	web.NoStore(w)
+	web.JSON(w, http.StatusCreated, resp)
+}

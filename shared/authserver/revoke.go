@@ -1,0 +1,61 @@
+package authserver
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/store"
+	"github.com/authbridge/authbridge/shared/web"
+)
+
+// RevokeHandler serves POST /api/ext/auth/revoke (RFC 7009).
+func (s *Server) RevokeHandler() http.Handler {
+	return web.CORS(web.Methods(http.HandlerFunc(s.revoke), http.MethodPost))
+}
+
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form, oerr := web.ParseForm(r)
+	if oerr != nil {
+		s.tokenError(w, r, "", oerr)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		s.tokenError(w, r, "", oauth.ErrInvalidRequest("token is required"))
+		return
+	}
+	// RFC 7009 §2.1: the client authenticates as it does at the token endpoint.
+	client, oerr := s.authenticateClient(ctx, r, form)
+	if oerr != nil {
+		s.tokenError(w, r, form.Get("client_id"), oerr)
+		return
+	}
+	// Refresh tokens are recognised by their prefix whatever token_type_hint says (RFC 7009
+	// §2.1: the hint is only a hint). Access tokens are short-lived JWTs checked without a
+	// lookup, so they cannot be recalled; revoking their refresh token ends the grant.
+	if strings.HasPrefix(token, oauth.PrefixRefreshToken) && len(token) <= 128 {
+		rt, err := s.Store.GetRefreshToken(ctx, oauth.HashSecret(token))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			s.tokenError(w, r, client.ID, s.unavailable(ctx, err))
+			return
+		case rt.ClientID != client.ID:
+			// RFC 7009 §2.1: a token issued to another client is refused.
+			s.tokenError(w, r, client.ID, oauth.ErrUnauthorizedClient("token was issued to another client"))
+			return
+		default:
+			if err := s.Store.RevokeFamily(ctx, rt.FamilyID); err != nil {
+				s.tokenError(w, r, client.ID, s.unavailable(ctx, err))
+				return
+			}
+			s.log().InfoContext(ctx, "refresh token revoked", "route", PathRevoke, "client_id", client.ID, "outcome", "revoked")
+		}
+	}
+	// RFC 7009 §2.2: 200 whether or not the token was known.
+	web.NoStore(w)
+	w.WriteHeader(http.StatusOK)
+}

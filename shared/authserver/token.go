@@ -1,0 +1,263 @@
+package authserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/store"
+	"github.com/authbridge/authbridge/shared/tokens"
+	"github.com/authbridge/authbridge/shared/web"
+)
+
+// tokenResponse is RFC 6749 §5.1's successful response.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+// TokenHandler serves POST /api/ext/auth/token (RFC 6749 §3.2, OAuth 2.1 §3.2).
+func (s *Server) TokenHandler() http.Handler {
+	return web.CORS(web.Methods(http.HandlerFunc(s.token), http.MethodPost))
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form, oerr := web.ParseForm(r)
+	if oerr != nil {
+		s.tokenError(w, r, "", oerr)
+		return
+	}
+	grant := form.Get("grant_type")
+	if grant != oauth.GrantAuthorizationCode && grant != oauth.GrantRefreshToken {
+		if grant == "" {
+			s.tokenError(w, r, "", oauth.ErrInvalidRequest("grant_type is required"))
+		} else {
+			s.tokenError(w, r, "", oauth.ErrUnsupportedGrantType("grant_type must be authorization_code or refresh_token"))
+		}
+		return
+	}
+	client, oerr := s.authenticateClient(ctx, r, form)
+	if oerr != nil {
+		s.tokenError(w, r, form.Get("client_id"), oerr)
+		return
+	}
+	if !slices.Contains(client.GrantTypes, grant) {
+		s.tokenError(w, r, client.ID, oauth.ErrUnauthorizedClient("client is not registered for the %s grant", grant))
+		return
+	}
+	var resp tokenResponse
+	if grant == oauth.GrantAuthorizationCode {
+		resp, oerr = s.exchangeCode(ctx, client, form)
+	} else {
+		resp, oerr = s.refresh(ctx, client, form)
+	}
+	if oerr != nil {
+		s.tokenError(w, r, client.ID, oerr)
+		return
+	}
+	s.log().InfoContext(ctx, "token issued", "route", PathToken, "client_id", client.ID, "grant_type", grant, "outcome", "issued")
+	web.NoStore(w) // RFC 6749 §5.1
+	web.JSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, clientID string, e *oauth.Error) {
+	level := s.log().InfoContext
+	if e.Status >= 500 {
+		level = s.log().ErrorContext
+	}
+	level(r.Context(), "token request refused", "route", r.URL.Path, "client_id", clientID, "outcome", e.Code, "reason", e.Description)
+	web.OAuthError(w, e)
+}
+
+// authenticateClient identifies the client by the method it registered (RFC 6749 §2.3,
+// RFC 7591 §2 token_endpoint_auth_method); secrets are compared in constant time.
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (store.Client, *oauth.Error) {
+	creds, oerr := oauth.ParseClientCredentials(r.Header.Get("Authorization"), form)
+	if oerr != nil {
+		return store.Client{}, oerr
+	}
+	client, err := s.Store.GetClient(ctx, creds.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, oauth.ErrInvalidClient("unknown client")
+	} else if err != nil {
+		return store.Client{}, s.unavailable(ctx, err)
+	}
+	if oerr := oauth.Authenticate(creds, client.TokenEndpointAuthMethod, client.SecretHash); oerr != nil {
+		return store.Client{}, oerr
+	}
+	return client, nil
+}
+
+// exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707 §2.2).
+// Every binding is checked before the code is marked used, so a rejected request writes
+// nothing; a replayed code revokes what it issued (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3).
+func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url.Values) (tokenResponse, *oauth.Error) {
+	code, redirectURI, verifier := form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier")
+	switch {
+	case code == "":
+		return tokenResponse{}, oauth.ErrInvalidRequest("code is required")
+	case verifier == "":
+		return tokenResponse{}, oauth.ErrInvalidRequest("code_verifier is required (PKCE)")
+	case !oauth.ValidCodeVerifier(verifier):
+		return tokenResponse{}, oauth.ErrInvalidRequest("code_verifier must be 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)")
+	case !strings.HasPrefix(code, oauth.PrefixCode) || len(code) > 128:
+		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid")
+	}
+	codeHash := oauth.HashSecret(code)
+	stored, err := s.Store.GetCode(ctx, codeHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid or expired")
+	} else if err != nil {
+		return tokenResponse{}, s.unavailable(ctx, err)
+	}
+	req := stored.Request
+	if !stored.UsedAt.IsZero() {
+		s.revokeReplayed(ctx, client.ID, stored.FamilyID)
+		return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
+	}
+	if subtle.ConstantTimeCompare([]byte(req.ClientID), []byte(client.ID)) != 1 {
+		return tokenResponse{}, oauth.ErrInvalidGrant("code was issued to another client")
+	}
+	if redirectURI != req.RedirectURI { // RFC 6749 §4.1.3: identical to the authorization request's
+		return tokenResponse{}, oauth.ErrInvalidGrant("redirect_uri does not match the authorization request")
+	}
+	if !oauth.VerifyS256(verifier, req.CodeChallenge) { // RFC 7636 §4.6
+		return tokenResponse{}, oauth.ErrInvalidGrant("code_verifier does not match the code_challenge")
+	}
+	if res := form.Get("resource"); res != "" { // RFC 8707 §2.2: the same resource
+		if canon, ok := oauth.CanonicalResource(res); !ok || canon != req.Resource {
+			return tokenResponse{}, oauth.ErrInvalidTarget("resource does not match the authorization request")
+		}
+	}
+
+	if _, err := s.Store.RedeemCode(ctx, codeHash); errors.Is(err, store.ErrConsumed) {
+		s.revokeReplayed(ctx, client.ID, stored.FamilyID)
+		return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
+	} else if errors.Is(err, store.ErrNotFound) {
+		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid or expired")
+	} else if err != nil {
+		return tokenResponse{}, s.unavailable(ctx, err)
+	}
+
+	access, expiresIn, oerr := s.mint(ctx, client.ID, req.Scope, req.Resource, stored.User)
+	if oerr != nil {
+		return tokenResponse{}, oerr
+	}
+	resp := tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: expiresIn, Scope: req.Scope}
+	if slices.Contains(client.GrantTypes, oauth.GrantRefreshToken) {
+		now := s.now()
+		refresh := oauth.NewOpaque(oauth.PrefixRefreshToken)
+		family := store.Family{ID: stored.FamilyID, ClientID: client.ID, ExpiresAt: now.Add(s.Config.RefreshTokenTTL)}
+		rt := store.RefreshToken{FamilyID: family.ID, ClientID: client.ID, Scope: req.Scope, Resource: req.Resource,
+			User: stored.User, IssuedAt: now, ExpiresAt: family.ExpiresAt}
+		if err := s.Store.IssueFamily(ctx, family, oauth.HashSecret(refresh), rt); err != nil {
+			return tokenResponse{}, s.unavailable(ctx, err)
+		}
+		resp.RefreshToken = refresh
+	}
+	if !client.ExpiresAt.IsZero() {
+		// The registration is in use now: it no longer expires (RFC 7591 leaves lifetime to the server).
+		if err := s.Store.MarkClientUsed(ctx, client.ID); err != nil {
+			s.log().WarnContext(ctx, "client could not be marked used", "route", PathToken, "client_id", client.ID, "error", err.Error())
+		}
+	}
+	return resp, nil
+}
+
+// refresh rotates a refresh token (OAuth 2.1 §4.3.1: public clients' refresh tokens MUST
+// rotate). Presenting a token that was already rotated, outside a short grace window for
+// retries, revokes its whole family (OAuth 2.0 Security BCP §4.14.2).
+func (s *Server) refresh(ctx context.Context, client store.Client, form url.Values) (tokenResponse, *oauth.Error) {
+	presented := form.Get("refresh_token")
+	if presented == "" {
+		return tokenResponse{}, oauth.ErrInvalidRequest("refresh_token is required")
+	}
+	if !strings.HasPrefix(presented, oauth.PrefixRefreshToken) || len(presented) > 128 {
+		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid")
+	}
+	oldHash := oauth.HashSecret(presented)
+	rt, err := s.Store.GetRefreshToken(ctx, oldHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid or expired")
+	} else if err != nil {
+		return tokenResponse{}, s.unavailable(ctx, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(rt.ClientID), []byte(client.ID)) != 1 { // RFC 6749 §6
+		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was issued to another client")
+	}
+	if !rt.RotatedAt.IsZero() {
+		if s.now().Sub(rt.RotatedAt) > s.Config.RefreshReuseGrace {
+			s.revokeReplayed(ctx, client.ID, rt.FamilyID)
+		}
+		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was already used")
+	}
+	// RFC 6749 §6: the scope may narrow, never widen.
+	granted, _ := oauth.ParseScope(rt.Scope)
+	scope := granted
+	if raw := form.Get("scope"); raw != "" {
+		requested, ok := oauth.ParseScope(raw)
+		if !ok || !requested.SubsetOf(granted) {
+			return tokenResponse{}, oauth.ErrInvalidScope("scope may not exceed the original grant")
+		}
+		scope = requested
+	}
+	if res := form.Get("resource"); res != "" { // RFC 8707 §2.2: the resource stays the same
+		if canon, ok := oauth.CanonicalResource(res); !ok || canon != rt.Resource {
+			return tokenResponse{}, oauth.ErrInvalidTarget("resource does not match the grant")
+		}
+	}
+
+	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.User)
+	if oerr != nil {
+		return tokenResponse{}, oerr
+	}
+	next := oauth.NewOpaque(oauth.PrefixRefreshToken)
+	nextRT := rt
+	nextRT.Scope, nextRT.IssuedAt, nextRT.RotatedAt = scope.String(), s.now(), time.Time{}
+	switch err := s.Store.RotateRefreshToken(ctx, oldHash, oauth.HashSecret(next), nextRT); {
+	case errors.Is(err, store.ErrRevoked):
+		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was revoked")
+	case errors.Is(err, store.ErrConsumed):
+		s.revokeReplayed(ctx, client.ID, rt.FamilyID) // lost a race with another use of the same token
+		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was already used")
+	case errors.Is(err, store.ErrNotFound):
+		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid or expired")
+	case err != nil:
+		return tokenResponse{}, s.unavailable(ctx, err)
+	}
+	return tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: expiresIn, RefreshToken: next, Scope: scope.String()}, nil
+}
+
+func (s *Server) mint(ctx context.Context, clientID, scope, resource string, u store.User) (string, int64, *oauth.Error) {
+	token, claims, err := s.Minter.Mint(ctx, tokens.AccessClaims{
+		Subject: u.ID, Audience: resource, ClientID: clientID, Scope: scope,
+		Email: u.Email, OrgID: u.OrganizationID, SessionID: u.SessionID,
+	})
+	if err != nil {
+		return "", 0, s.unavailable(ctx, err)
+	}
+	return token, claims.ExpiresAt - claims.IssuedAt, nil
+}
+
+func (s *Server) revokeReplayed(ctx context.Context, clientID, familyID string) {
+	if err := s.Store.RevokeFamily(ctx, familyID); err != nil {
+		s.log().ErrorContext(ctx, "token family could not be revoked", "route", PathToken, "client_id", clientID, "error", err.Error())
+		return
+	}
+	s.log().WarnContext(ctx, "replay detected: token family revoked", "route", PathToken, "client_id", clientID, "outcome", "family_revoked")
+}
+
+func (s *Server) unavailable(ctx context.Context, err error) *oauth.Error {
+	s.log().ErrorContext(ctx, "dependency failed", "outcome", "temporarily_unavailable", "error", err.Error())
+	return oauth.ErrTemporarilyUnavailable("the server could not complete the request, try again")
+}

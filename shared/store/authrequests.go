@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// ConsentRequest is an authorization request waiting for the person's consent (about 10
+// minutes), keyed by the hash of the request id carried by the consent page.
+type ConsentRequest struct {
+	Request     AuthRequest
+	CSRFHash    []byte // SHA-256 of the consent form's CSRF token (32 bytes, required)
+	BrowserHash []byte // SHA-256 of the browser cookie (32 bytes, required)
+	ExpiresAt   time.Time
+}
+
+// PutConsentRequest stores a new consent request; ErrExists if the id is taken.
+func (s *Store) PutConsentRequest(ctx context.Context, idHash []byte, r ConsentRequest) error {
+	if err := checkHash(idHash); err != nil {
+		return err
+	}
+	if err := checkHash(r.CSRFHash); err != nil {
+		return err
+	}
+	if err := checkHash(r.BrowserHash); err != nil {
+		return err
+	}
+	if err := checkExpiry(r.ExpiresAt); err != nil {
+		return err
+	}
+	it := keyOf(hashKey(prefixAuthReq, idHash))
+	putRequest(it, r.Request)
+	putB(it, "csrf_hash", r.CSRFHash)
+	putB(it, "browser_hash", r.BrowserHash)
+	putTime(it, attrExpiresAt, r.ExpiresAt)
+	return s.create(ctx, it)
+}
+
+// GetConsentRequest returns the request; ErrNotFound if missing or expired.
+func (s *Store) GetConsentRequest(ctx context.Context, idHash []byte) (ConsentRequest, error) {
+	if err := checkHash(idHash); err != nil {
+		return ConsentRequest{}, err
+	}
+	it, err := s.get(ctx, hashKey(prefixAuthReq, idHash))
+	if err != nil {
+		return ConsentRequest{}, err
+	}
+	if !live(it, s.now(), false) {
+		return ConsentRequest{}, ErrNotFound
+	}
+	return consentRequestOf(it), nil
+}
+
+// DeleteConsentRequest deletes the request when it exists and has not expired (single
+// use); ErrNotFound otherwise, and an expired request is left untouched.
+func (s *Store) DeleteConsentRequest(ctx context.Context, idHash []byte) error {
+	if err := checkHash(idHash); err != nil {
+		return err
+	}
+	_, err := s.consume(ctx, hashKey(prefixAuthReq, idHash))
+	return err
+}
+
+func consentRequestOf(it item) ConsentRequest {
+	return ConsentRequest{
+		Request:     getRequest(it),
+		CSRFHash:    getB(it, "csrf_hash"),
+		BrowserHash: getB(it, "browser_hash"),
+		ExpiresAt:   getTime(it, attrExpiresAt),
+	}
+}

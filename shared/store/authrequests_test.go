@@ -1,0 +1,57 @@
+package store
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestConsentRequest(t *testing.T) {
+	e := newEnv(t)
+	id := hash("request-id")
+	r := ConsentRequest{Request: testRequest, CSRFHash: hash("csrf"), BrowserHash: hash("browser"),
+		ExpiresAt: e.clock.now().Add(10 * time.Minute)}
+	mustOK(t, "put", e.store.PutConsentRequest(e.ctx, id, r))
+	e.expectCalls("PutConsentRequest", map[string]int{"PutItem": 1})
+	mustErr(t, "put again", e.store.PutConsentRequest(e.ctx, id, r), ErrExists)
+	e.calls.take()
+
+	got, err := e.store.GetConsentRequest(e.ctx, id)
+	mustOK(t, "get", err)
+	e.expectCalls("GetConsentRequest", map[string]int{"GetItem": 1})
+	if !reflect.DeepEqual(got, r) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
+	}
+	// Reading does not consume.
+	_, err = e.store.GetConsentRequest(e.ctx, id)
+	mustOK(t, "get twice", err)
+	e.calls.take()
+
+	mustOK(t, "delete", e.store.DeleteConsentRequest(e.ctx, id))
+	e.expectCalls("DeleteConsentRequest", map[string]int{"DeleteItem": 1})
+	mustErr(t, "delete twice", e.store.DeleteConsentRequest(e.ctx, id), ErrNotFound)
+	_, err = e.store.GetConsentRequest(e.ctx, id)
+	mustErr(t, "get after delete", err, ErrNotFound)
+	_, err = e.store.GetConsentRequest(e.ctx, hash("other"))
+	mustErr(t, "get missing", err, ErrNotFound)
+}
+
+func TestConsentRequestExpiry(t *testing.T) {
+	e := newEnv(t)
+	id := hash("request-id")
+	exp := e.clock.now().Add(10 * time.Minute)
+	mustOK(t, "put", e.store.PutConsentRequest(e.ctx, id,
+		ConsentRequest{Request: testRequest, CSRFHash: hash("csrf"), BrowserHash: hash("b"), ExpiresAt: exp}))
+	e.clock.set(exp.Add(-time.Second))
+	_, err := e.store.GetConsentRequest(e.ctx, id)
+	mustOK(t, "one second before expiry", err)
+
+	e.clock.set(exp)
+	before := e.raw(hashKey(prefixAuthReq, id))
+	_, err = e.store.GetConsentRequest(e.ctx, id)
+	mustErr(t, "get at expiry", err, ErrNotFound)
+	mustErr(t, "delete expired", e.store.DeleteConsentRequest(e.ctx, id), ErrNotFound)
+	if after := e.raw(hashKey(prefixAuthReq, id)); after == nil || !reflect.DeepEqual(before, after) {
+		t.Errorf("expired request modified by the failed delete: %v", after)
+	}
+}

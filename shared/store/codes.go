@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Code is an authorization code (≤ 5 minutes, single use), keyed by the code's hash and
+// bound to the client, redirect URI, PKCE challenge, scope, resource and user.
+type Code struct {
+	Request   AuthRequest // State is stored too (harmless, not needed)
+	User      User
+	FamilyID  string // refresh token family the code's exchange creates; revoked on replay
+	ExpiresAt time.Time
+	UsedAt    time.Time // set by RedeemCode; ignored by PutCode
+}
+
+// PutCode stores a new, unused code; ErrExists if the hash is taken. FamilyID may be
+// empty (no refresh token will be issued).
+func (s *Store) PutCode(ctx context.Context, codeHash []byte, c Code) error {
+	if err := checkHash(codeHash); err != nil {
+		return err
+	}
+	if err := checkExpiry(c.ExpiresAt); err != nil {
+		return err
+	}
+	if len(c.FamilyID) > maxIDLen {
+		return fmt.Errorf("%w: family id longer than %d bytes", ErrInvalid, maxIDLen)
+	}
+	it := keyOf(hashKey(prefixCode, codeHash))
+	putRequest(it, c.Request)
+	putUser(it, c.User)
+	putS(it, "family_id", c.FamilyID)
+	putTime(it, attrExpiresAt, c.ExpiresAt)
+	return s.create(ctx, it)
+}
+
+// GetCode reads the code without consuming it (UsedAt set if it was redeemed), so the
+// token endpoint can check every binding before RedeemCode writes anything; ErrNotFound if
+// it is missing or expired. RedeemCode remains the single-use gate.
+func (s *Store) GetCode(ctx context.Context, codeHash []byte) (Code, error) {
+	if err := checkHash(codeHash); err != nil {
+		return Code{}, err
+	}
+	it, err := s.get(ctx, hashKey(prefixCode, codeHash))
+	if err != nil {
+		return Code{}, err
+	}
+	if !live(it, s.now(), false) {
+		return Code{}, ErrNotFound
+	}
+	return codeOf(it), nil
+}
+
+// RedeemCode marks the code used with one conditional UpdateItem (exists, not used, not
+// expired) and returns it, UsedAt set.
+//
+// A code that was already used gives (code, ErrConsumed) so the caller can revoke
+// code.FamilyID (RFC 6749 §4.1.2); this holds even once the used code has expired, as
+// long as DynamoDB has not deleted it yet. A missing code, or an unused one that has
+// expired, gives ErrNotFound (and is not modified).
+func (s *Store) RedeemCode(ctx context.Context, codeHash []byte) (Code, error) {
+	if err := checkHash(codeHash); err != nil {
+		return Code{}, err
+	}
+	now := s.now()
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 keyOf(hashKey(prefixCode, codeHash)),
+		UpdateExpression:                    aws.String("SET #used = :now"),
+		ConditionExpression:                 aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND #exp > :now"),
+		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#used": "used_at", "#exp": attrExpiresAt},
+		ExpressionAttributeValues:           item{":now": epoch(now)},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if len(ccf.Item) == 0 {
+			return Code{}, ErrNotFound
+		}
+		if _, used := ccf.Item["used_at"]; used {
+			return codeOf(ccf.Item), ErrConsumed
+		}
+		return Code{}, ErrNotFound // expired, unused
+	}
+	if err != nil {
+		return Code{}, wrap("redeem code", err)
+	}
+	return codeOf(out.Attributes), nil
+}
+
+func codeOf(it item) Code {
+	return Code{
+		Request:   getRequest(it),
+		User:      getUser(it),
+		FamilyID:  getS(it, "family_id"),
+		ExpiresAt: getTime(it, attrExpiresAt),
+		UsedAt:    getTime(it, "used_at"),
+	}
+}

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Family groups the refresh tokens that descend from one authorization code. Revoking it
+// stops every rotation; its ExpiresAt is the absolute end of the sign-in.
+type Family struct {
+	ID, ClientID string
+	Revoked      bool
+	ExpiresAt    time.Time
+}
+
+// RefreshToken is a refresh token, keyed by its hash. Rotated tokens are kept (RotatedAt
+// set) until they expire, so a reuse can be recognised.
+type RefreshToken struct {
+	FamilyID, ClientID, Scope, Resource string
+	User                                User
+	IssuedAt                            time.Time // zero: set to now when written
+	ExpiresAt                           time.Time
+	RotatedAt                           time.Time // set by RotateRefreshToken; ignored on writes
+}
+
+func familyKey(id string) string { return prefixFamily + id }
+
+func (s *Store) refreshItem(tokenHash []byte, t RefreshToken) item {
+	if t.IssuedAt.IsZero() {
+		t.IssuedAt = s.now()
+	}
+	it := keyOf(hashKey(prefixRefresh, tokenHash))
+	putS(it, "family_id", t.FamilyID)
+	putS(it, "client_id", t.ClientID)
+	putS(it, "scope", t.Scope)
+	putS(it, "resource", t.Resource)
+	putUser(it, t.User)
+	putTime(it, "issued_at", t.IssuedAt)
+	putTime(it, attrExpiresAt, t.ExpiresAt)
+	return it
+}
+
+func refreshOf(it item) RefreshToken {
+	return RefreshToken{
+		FamilyID:  getS(it, "family_id"),
+		ClientID:  getS(it, "client_id"),
+		Scope:     getS(it, "scope"),
+		Resource:  getS(it, "resource"),
+		User:      getUser(it),
+		IssuedAt:  getTime(it, "issued_at"),
+		ExpiresAt: getTime(it, attrExpiresAt),
+		RotatedAt: getTime(it, "rotated_at"),
+	}
+}
+
+// IssueFamily writes the family and its first token in one transaction. Neither may
+// exist (ErrExists otherwise), so a replayed code cannot create a second family. An empty
+// t.FamilyID or t.ClientID is taken from f; different values are refused (ErrInvalid).
+func (s *Store) IssueFamily(ctx context.Context, f Family, tokenHash []byte, t RefreshToken) error {
+	if err := checkHash(tokenHash); err != nil {
+		return err
+	}
+	if err := checkID("family id", f.ID); err != nil {
+		return err
+	}
+	if err := checkID("client id", f.ClientID); err != nil {
+		return err
+	}
+	if err := checkExpiry(f.ExpiresAt); err != nil {
+		return err
+	}
+	if err := checkExpiry(t.ExpiresAt); err != nil {
+		return err
+	}
+	if t.FamilyID == "" {
+		t.FamilyID = f.ID
+	}
+	if t.ClientID == "" {
+		t.ClientID = f.ClientID
+	}
+	if t.FamilyID != f.ID || t.ClientID != f.ClientID {
+		return fmt.Errorf("%w: token's family or client differs from the family's", ErrInvalid)
+	}
+	fam := keyOf(familyKey(f.ID))
+	putS(fam, "client_id", f.ClientID)
+	fam["revoked"] = &types.AttributeValueMemberBOOL{Value: f.Revoked}
+	putTime(fam, attrExpiresAt, f.ExpiresAt)
+	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: fam,
+			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
+		}},
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: s.refreshItem(tokenHash, t),
+			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
+		}},
+	}})
+	for _, r := range cancellation(err) {
+		if reasonFailed(r) {
+			return ErrExists
+		}
+	}
+	return wrap("issue family", err)
+}
+
+// GetRefreshToken returns the token, rotated ones included (RotatedAt set); ErrNotFound
+// if it is missing or expired. It does not look at the family.
+func (s *Store) GetRefreshToken(ctx context.Context, tokenHash []byte) (RefreshToken, error) {
+	if err := checkHash(tokenHash); err != nil {
+		return RefreshToken{}, err
+	}
+	it, err := s.get(ctx, hashKey(prefixRefresh, tokenHash))
+	if err != nil {
+		return RefreshToken{}, err
+	}
+	if !live(it, s.now(), false) {
+		return RefreshToken{}, ErrNotFound
+	}
+	return refreshOf(it), nil
+}
+
+// RotateRefreshToken replaces the old token by next (stored under newHash) in one
+// TransactWriteItems: ConditionCheck on family next.FamilyID (exists, not revoked, not
+// expired); Update old SET rotated_at (exists, not rotated, not expired, same family and
+// client as next); Put new (must not exist). Nothing is written unless all three hold.
+//
+// Errors, first match wins: family revoked, missing or expired -> ErrRevoked; old token
+// already rotated -> ErrConsumed (the caller decides about the grace window and revokes
+// the family); old token missing, expired, or of another family or client -> ErrNotFound;
+// newHash taken -> ErrExists.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, next RefreshToken) error {
+	if err := checkHash(oldHash); err != nil {
+		return err
+	}
+	if err := checkHash(newHash); err != nil {
+		return err
+	}
+	if bytes.Equal(oldHash, newHash) {
+		return fmt.Errorf("%w: new token hash equals the old one", ErrInvalid)
+	}
+	if err := checkID("family id", next.FamilyID); err != nil {
+		return err
+	}
+	if err := checkID("client id", next.ClientID); err != nil {
+		return err
+	}
+	if err := checkExpiry(next.ExpiresAt); err != nil {
+		return err
+	}
+	now := s.now()
+	if next.IssuedAt.IsZero() {
+		next.IssuedAt = now
+	}
+	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{
+			TableName:                 aws.String(s.table),
+			Key:                       keyOf(familyKey(next.FamilyID)),
+			ConditionExpression:       aws.String("attribute_exists(#pk) AND #rev = :false AND #exp > :now"),
+			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#rev": "revoked", "#exp": attrExpiresAt},
+			ExpressionAttributeValues: item{":false": &types.AttributeValueMemberBOOL{Value: false}, ":now": epoch(now)},
+		}},
+		{Update: &types.Update{
+			TableName:        aws.String(s.table),
+			Key:              keyOf(hashKey(prefixRefresh, oldHash)),
+			UpdateExpression: aws.String("SET #rot = :now"),
+			ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#rot) AND #exp > :now" +
+				" AND #fam = :fam AND #cid = :cid"),
+			ExpressionAttributeNames: map[string]string{
+				"#pk": attrPK, "#rot": "rotated_at", "#exp": attrExpiresAt, "#fam": "family_id", "#cid": "client_id",
+			},
+			ExpressionAttributeValues: item{
+				":now": epoch(now),
+				":fam": &types.AttributeValueMemberS{Value: next.FamilyID},
+				":cid": &types.AttributeValueMemberS{Value: next.ClientID},
+			},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		{Put: &types.Put{
+			TableName:                aws.String(s.table),
+			Item:                     s.refreshItem(newHash, next),
+			ConditionExpression:      aws.String(condNotExists),
+			ExpressionAttributeNames: namesPK,
+		}},
+	}})
+	if reasons := cancellation(err); len(reasons) == 3 {
+		switch {
+		case reasonFailed(reasons[0]):
+			return ErrRevoked
+		case reasonFailed(reasons[1]):
+			old := reasons[1].Item
+			switch {
+			case len(old) == 0:
+				return ErrNotFound
+			case getS(old, "family_id") != next.FamilyID || getS(old, "client_id") != next.ClientID:
+				return fmt.Errorf("%w: refresh token belongs to another family or client", ErrNotFound)
+			case old["rotated_at"] != nil:
+				return ErrConsumed
+			default:
+				return ErrNotFound // expired
+			}
+		case reasonFailed(reasons[2]):
+			return ErrExists
+		}
+	}
+	return wrap("rotate refresh token", err)
+}
+
+// RevokeFamily marks the family revoked. Idempotent; a missing family is not an error.
+func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
+	if err := checkID("family id", familyID); err != nil {
+		return err
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(familyKey(familyID)),
+		UpdateExpression:          aws.String("SET #rev = :true"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#rev": "revoked"},
+		ExpressionAttributeValues: item{":true": &types.AttributeValueMemberBOOL{Value: true}},
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return wrap("revoke family", err)
+}
+
+// FamilyRevoked reports whether tokens of the family must be refused: true when the family
+// is revoked, and also (fail closed) when it is missing or expired.
+func (s *Store) FamilyRevoked(ctx context.Context, familyID string) (bool, error) {
+	if err := checkID("family id", familyID); err != nil {
+		return true, err
+	}
+	it, err := s.get(ctx, familyKey(familyID))
+	if err != nil {
+		return true, err
+	}
+	if !live(it, s.now(), false) {
+		return true, nil
+	}
+	return getBool(it, "revoked"), nil
+}

@@ -1,0 +1,113 @@
+// Package wiring builds a function's dependencies from its configuration — AWS clients,
+// the store, the token minter, the accepted keys, the WorkOS client — once per cold start,
+// so each functions/<name>/main.go stays a few lines long.
+package wiring
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/authbridge/authbridge/shared/authserver"
+	"github.com/authbridge/authbridge/shared/config"
+	"github.com/authbridge/authbridge/shared/store"
+	"github.com/authbridge/authbridge/shared/tokens"
+	"github.com/authbridge/authbridge/shared/upstream"
+	"github.com/authbridge/authbridge/shared/web"
+)
+
+// Function is one Lambda function's configuration, logger and AWS configuration.
+type Function struct {
+	Config config.Config
+	Log    *slog.Logger
+	AWS    aws.Config
+}
+
+// coldStartTimeout bounds the calls made at cold start (KMS public keys, the WorkOS secret).
+const coldStartTimeout = 5 * time.Second
+
+// New reads the configuration and the AWS configuration; on error it logs and exits, so
+// Lambda reports an init failure instead of serving with a broken configuration.
+func New() *Function {
+	log := slog.New(lambdacontext.NewLogHandler())
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fatal(log, "invalid configuration", err)
+	}
+	// AWS_ENDPOINT_URL_DYNAMODB / _KMS (local stack) are honoured by the SDK itself.
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		fatal(log, "aws configuration", err)
+	}
+	return &Function{Config: cfg, Log: log, AWS: awsCfg}
+}
+
+// Server returns an authserver.Server with the configuration and logger set.
+func (f *Function) Server() *authserver.Server {
+	return &authserver.Server{Config: f.Config, Log: f.Log}
+}
+
+// Store returns the DynamoDB store for TABLE_NAME.
+func (f *Function) Store() *store.Store {
+	if f.Config.TableName == "" {
+		fatal(f.Log, "invalid configuration", errString("TABLE_NAME is required"))
+	}
+	return store.New(dynamodb.NewFromConfig(f.AWS), f.Config.TableName)
+}
+
+// Minter returns the KMS token minter for SIGNING_KEY_ID.
+func (f *Function) Minter() *tokens.Minter {
+	if f.Config.SigningKeyID == "" {
+		fatal(f.Log, "invalid configuration", errString("SIGNING_KEY_ID is required"))
+	}
+	return tokens.NewMinter(kms.NewFromConfig(f.AWS), f.Config.SigningKeyID, f.Config.Issuer, f.Config.AccessTokenTTL)
+}
+
+// KeySet loads the public keys of ACCEPTED_KEY_IDS from KMS, once per cold start.
+func (f *Function) KeySet() *tokens.KeySet {
+	ctx, cancel := context.WithTimeout(context.Background(), coldStartTimeout)
+	defer cancel()
+	keys, err := tokens.LoadKeySet(ctx, kms.NewFromConfig(f.AWS), f.Config.AcceptedKeyIDs)
+	if err != nil {
+		fatal(f.Log, "signing keys could not be loaded", err)
+	}
+	return keys
+}
+
+// SignIn returns the WorkOS client, reading the API key from Secrets Manager in AWS.
+func (f *Function) SignIn() *upstream.SignIn {
+	ctx, cancel := context.WithTimeout(context.Background(), coldStartTimeout)
+	defer cancel()
+	key, err := upstream.LoadAPIKey(ctx, secretsmanager.NewFromConfig(f.AWS), f.Config.WorkOSAPIKeySecretARN, f.Config.WorkOSAPIKey)
+	if err != nil {
+		fatal(f.Log, "WorkOS API key", err)
+	}
+	if f.Config.WorkOSClientID == "" {
+		fatal(f.Log, "invalid configuration", errString("WORKOS_CLIENT_ID is required"))
+	}
+	return upstream.NewSignIn(f.Config.WorkOSEndpoint, key, f.Config.WorkOSClientID, f.Config.Endpoint(authserver.PathCallback))
+}
+
+// Serve starts the Lambda runtime loop with h behind the API Gateway proxy adapter.
+func (f *Function) Serve(h http.Handler) {
+	lambda.Start(web.LambdaHandler(h, f.Log))
+}
+
+func fatal(log *slog.Logger, msg string, err error) {
+	log.Error(msg, "error", err.Error())
+	os.Exit(1)
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
