@@ -32,6 +32,15 @@ services: ## Start DynamoDB Local and local-kms on the test ports and print the 
 services-stop: ## Stop what `make services` started
 	@./infra/local/services.sh stop test
 
+# make dev: the whole stack on 127.0.0.1 (PORT=3000; STAGE=Prod serves it under /Prod).
+PORT ?= 3000
+STAGE ?=
+
+.PHONY: dev
+dev: ## Run the whole stack locally (MCP server with sign-in at http://127.0.0.1:3000/mcp); Ctrl-C stops it
+	@./infra/local/services.sh install
+	@./infra/local/stack.sh run dev $(PORT) $(STAGE)
+
 .PHONY: build
 build: ## Build every function into build/<name>/bootstrap (linux/arm64, as deployed)
 	@for f in $(FUNCTIONS); do \

@@ -31,7 +31,15 @@ func LoadAPIKey(ctx context.Context, secrets SecretsAPI, secretARN, plain string
 	if out.SecretString == nil {
 		return "", errors.New("upstream: the WorkOS API key secret has no string value")
 	}
-	value := strings.TrimSpace(*out.SecretString)
+	return apiKeyFromSecret(*out.SecretString)
+}
+
+// apiKeyFromSecret reads the key from a secret's string: the key itself, or JSON with "api_key".
+func apiKeyFromSecret(secret string) (string, error) {
+	value := strings.TrimSpace(secret)
+	if value == "" {
+		return "", errors.New("upstream: the WorkOS API key secret is empty")
+	}
 	if strings.HasPrefix(value, "{") {
 		var doc struct {
 			APIKey string `json:"api_key"`

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Runs the whole Authbridge stack on 127.0.0.1, without Docker or an AWS account:
+# DynamoDB Local, local-kms, the WorkOS emulator, every function under the Lambda Runtime
+# Interface Emulator, and the API Gateway emulator reading template.yaml.
+#
+#   stack.sh run  NAME [API_PORT] [STAGE]   foreground (make dev): Ctrl-C stops everything
+#   stack.sh up   NAME [API_PORT] [STAGE]   background (tests): returns once the API answers
+#   stack.sh down NAME                       stop a background stack
+#
+# NAME keeps stacks apart (.run/NAME); ports derive from API_PORT so that `make dev` (3000)
+# and the end-to-end tests can run side by side. Extra function environment can be given in
+# STACK_ENV as KEY=VALUE pairs separated by spaces (e.g. ACCESS_TOKEN_TTL=5s).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+TOOLS=$ROOT/.tools
+mode=${1:?usage: stack.sh run|up|down NAME [API_PORT] [STAGE]}
+name=${2:?stack name}
+RUN=$ROOT/.run/$name
+log() { echo "stack[$name]: $*" >&2; }
+
+stop_all() {
+  [ -d "$RUN" ] || return 0
+  for f in "$RUN"/*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  for _ in $(seq 1 50); do
+    alive=0
+    for f in "$RUN"/*.pid; do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for f in "$RUN"/*.pid; do
+    [ -f "$f" ] || continue
+    kill -KILL -- "-$(cat "$f")" 2>/dev/null || kill -KILL "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+  "$ROOT/infra/local/services.sh" stop "$name-aws" || true
+  rm -f "$RUN/lock"
+}
+
+if [ "$mode" = down ]; then stop_all; exit 0; fi
+
+api_port=${3:-3000}
+stage=${4:-}
+ddb_port=$((api_port + 5000))     # 3000 -> 8000
+kms_port=$((api_port + 1599))     # 3000 -> 4599
+workos_port=$((api_port + 100))   # 3000 -> 3100
+base="http://127.0.0.1:$api_port"
+issuer=$base${stage:+/$stage}
+
+mkdir -p "$RUN"
+# One stack per name: a second `make dev` fails with a message, not a port error.
+exec 9>"$RUN/lock.fd"
+if ! flock -n 9; then
+  log "already running (.run/$name). Stop it first: Ctrl-C in its terminal, or 'infra/local/stack.sh down $name'."
+  exit 1
+fi
+for p in "$api_port" "$ddb_port" "$kms_port" "$workos_port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    log "port $p on 127.0.0.1 is in use by another program; choose another API port (make dev PORT=…)"
+    exit 1
+  fi
+done
+trap 'stop_all' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$ROOT/infra/local/services.sh" start "$name-aws" "$ddb_port" "$kms_port"
+export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$ddb_port AWS_ENDPOINT_URL_KMS=http://127.0.0.1:$kms_port
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true
+
+log "building functions and local tools"
+mkdir -p "$RUN/bin"
+for d in functions/*/; do
+  f=$(basename "$d")
+  CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w" -o "$RUN/bin/functions/$f/bootstrap" "./functions/$f"
+done
+for c in workos-emulator local-setup local-api; do
+  go build -o "$RUN/bin/$c" "./infra/cmd/$c"
+done
+
+table=authbridge-local
+alias=alias/authbridge-local-signing
+key_id=$("$RUN/bin/local-setup" -table "$table" -alias "$alias")
+
+setsid "$RUN/bin/workos-emulator" -addr "127.0.0.1:$workos_port" -seed infra/workos-seed.json \
+  -redirect-uris "$issuer/api/ext/auth/callback" -state-dir "$ROOT/.run/workos-key" >"$RUN/workos.log" 2>&1 &
+echo $! >"$RUN/workos.pid"
+
+# Function environment: the template's values, overridden for the local services
+# (the shape of `sam local --env-vars`).
+cat >"$RUN/env.json" <<JSON
+{"Parameters": {
+  "ISSUER": "$issuer",
+  "TABLE_NAME": "$table",
+  "SIGNING_KEY_ID": "$alias",
+  "ACCEPTED_KEY_IDS": "$key_id",
+  "WORKOS_ENDPOINT": "http://127.0.0.1:$workos_port",
+  "WORKOS_CLIENT_ID": "client_local_authbridge",
+  "WORKOS_API_KEY": "sk_test_local_authbridge",
+  "WORKOS_API_KEY_SECRET_ARN": "",
+  "AWS_ENDPOINT_URL_DYNAMODB": "$AWS_ENDPOINT_URL_DYNAMODB",
+  "AWS_ENDPOINT_URL_KMS": "$AWS_ENDPOINT_URL_KMS",
+  "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+  "AWS_LAMBDA_LOG_FORMAT": "JSON"$(for kv in ${STACK_ENV:-}; do printf ',\n  "%s": "%s"' "${kv%%=*}" "${kv#*=}"; done)
+}}
+JSON
+
+setsid "$RUN/bin/local-api" -template template.yaml -addr "127.0.0.1:$api_port" ${stage:+-stage "/$stage"} \
+  -env-vars "$RUN/env.json" -param "Issuer=$issuer" -param "StageName=${stage:-Prod}" \
+  -param "WorkOSClientId=client_local_authbridge" \
+  -param "WorkOSApiKeySecretArn=arn:aws:secretsmanager:us-east-1:000000000000:secret:local" \
+  -bin-dir "$RUN/bin/functions" -rie "$TOOLS/bin/aws-lambda-rie" >"$RUN/api.log" 2>&1 &
+echo $! >"$RUN/api.pid"
+
+for _ in $(seq 1 300); do
+  if curl -fsS "$issuer/.well-known/oauth-authorization-server" >/dev/null 2>&1; then break; fi
+  kill -0 "$(cat "$RUN/api.pid")" 2>/dev/null || { log "the API gateway emulator stopped:"; tail -40 "$RUN/api.log" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS "$issuer/.well-known/oauth-authorization-server" >/dev/null || { log "the API did not answer"; tail -40 "$RUN/api.log" >&2; exit 1; }
+
+cat >"$RUN/stack.env" <<ENV
+ISSUER=$issuer
+MCP_URL=$issuer/mcp
+WORKOS_URL=http://127.0.0.1:$workos_port
+ENV
+
+cat <<MSG
+
+  Authbridge is running.
+    MCP server (with sign-in)  $issuer/mcp
+    Issuer                     $issuer
+    Protected resource         $issuer/.well-known/oauth-protected-resource/mcp
+    WorkOS emulator            http://127.0.0.1:$workos_port
+  Sign in as any seeded user (infra/workos-seed.json):
+    ada@example.com    Ada Lovelace   (Analytical Engines Ltd)
+    grace@example.com  Grace Hopper   (Analytical Engines Ltd, Bletchley Compilers)
+    alan@example.com   Alan Turing    (no active organization)
+  Logs: .run/$name/*.log
+
+MSG
+
+if [ "$mode" = up ]; then
+  trap - EXIT INT TERM   # leave it running; `stack.sh down $name` stops it
+  exit 0
+fi
+log "Ctrl-C stops everything"
+tail -n 0 -F "$RUN/api.log" "$RUN/workos.log" &
+echo $! >"$RUN/tail.pid"
+wait "$(cat "$RUN/api.pid")" 2>/dev/null || true
