@@ -73,4 +73,3 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 	s.log().InfoContext(ctx, "consent approved", "route", PathConsent, "client_id", req.ClientID, "outcome", "approved")
 	s.startUpstream(w, r, req, browserHash, http.StatusSeeOther)
 }
-
