@@ -20,6 +20,15 @@ type Config struct {
 	Scopes       oauth.Scope     // SCOPES_SUPPORTED: space-separated
 	DefaultScope oauth.Scope     // DEFAULT_SCOPES: granted when a client asks for none
 
+	// RequiredScopes (REQUIRED_SCOPES, default "mcp:tools") must all be in a token's scope for
+	// any request to a protected MCP route; tools may require more. One list for every route,
+	// because the gateway's 403 challenge that names them is a static per-stack value.
+	RequiredScopes oauth.Scope
+	// AllowedOrigins (ALLOWED_ORIGINS, comma-separated scheme://host[:port]) are the browser
+	// origins allowed to call the MCP endpoint besides the issuer's own (MCP transport:
+	// Origin validation against DNS rebinding). Requests without Origin are not affected.
+	AllowedOrigins []string
+
 	TableName      string   // TABLE_NAME
 	SigningKeyID   string   // SIGNING_KEY_ID: KMS key id, ARN or alias the token function signs with
 	AcceptedKeyIDs []string // ACCEPTED_KEY_IDS: comma-separated KMS keys whose tokens are accepted (rotation)
@@ -57,7 +66,7 @@ func Parse(getenv func(string) string) (Config, error) {
 
 	c.Issuer = getenv("ISSUER")
 	if u, err := url.Parse(c.Issuer); c.Issuer == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") ||
-		u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.Issuer, "/") {
+		strings.ContainsAny(c.Issuer, "?#") || strings.HasSuffix(c.Issuer, "/") { // "?" and "#" alone too
 		// RFC 8414 §2: an https URL with no query or fragment; no trailing slash so the
 		// issuer is byte-identical everywhere it appears.
 		fail("ISSUER must be an absolute http(s) URL without query, fragment or trailing slash, got %q", c.Issuer)
@@ -81,6 +90,18 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.DefaultScope, ok = oauth.ParseScope(or(getenv("DEFAULT_SCOPES"), c.Scopes.String())); !ok || !c.DefaultScope.SubsetOf(c.Scopes) {
 		fail("DEFAULT_SCOPES must be a subset of SCOPES_SUPPORTED")
+	}
+
+	if c.RequiredScopes, ok = oauth.ParseScope(or(getenv("REQUIRED_SCOPES"), "mcp:tools")); !ok || len(c.RequiredScopes) == 0 || !c.RequiredScopes.SubsetOf(c.Scopes) {
+		fail("REQUIRED_SCOPES must be a non-empty subset of SCOPES_SUPPORTED")
+	}
+	for _, raw := range splitList(getenv("ALLOWED_ORIGINS"), ",") {
+		origin, ok := CanonicalOrigin(raw)
+		if !ok {
+			fail("ALLOWED_ORIGINS: %q is not an origin (scheme://host[:port])", raw)
+			continue
+		}
+		c.AllowedOrigins = append(c.AllowedOrigins, origin)
 	}
 
 	c.AcceptedKeyIDs = splitList(getenv("ACCEPTED_KEY_IDS"), ",")
@@ -107,7 +128,7 @@ func Parse(getenv func(string) string) (Config, error) {
 			continue
 		}
 		v, err := time.ParseDuration(raw)
-		if err != nil || v < 0 || v > d.max || (v == 0 && d.name != "REFRESH_REUSE_GRACE") {
+		if err != nil || v < 0 || v > d.max || (v < time.Second && !(v == 0 && d.name == "REFRESH_REUSE_GRACE")) {
 			fail("%s must be a duration between 1s and %s, got %q", d.name, d.max, raw)
 			continue
 		}
@@ -133,6 +154,43 @@ func (c Config) IssuerPath() string {
 
 // Endpoint returns the absolute URL of a path served by this API (path starts with "/").
 func (c Config) Endpoint(path string) string { return c.Issuer + path }
+
+// IssuerOrigin is the origin (RFC 6454 §6.2) of the issuer: scheme://host[:port].
+func (c Config) IssuerOrigin() string {
+	u, err := url.Parse(c.Issuer)
+	if err != nil {
+		return ""
+	}
+	return serializeOrigin(u)
+}
+
+// CanonicalOrigin returns the RFC 6454 §6.2 serialization of an http(s) origin given as
+// scheme://host[:port] (a trailing "/" is tolerated): scheme and host lower-cased, default
+// port removed. Anything else (a path, a query, user info, "null") is not an origin.
+func CanonicalOrigin(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" || u.RawQuery != "" || u.ForceQuery ||
+		u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return "", false
+	}
+	o := serializeOrigin(u)
+	return o, o != ""
+}
+
+func serializeOrigin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	if (scheme != "https" && scheme != "http") || u.Hostname() == "" {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port := u.Port(); port != "" && !(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
+		host += ":" + port
+	}
+	return scheme + "://" + host
+}
 
 func or(v, def string) string {
 	if v == "" {

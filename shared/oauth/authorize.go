@@ -22,12 +22,21 @@ type AuthorizeRequest struct {
 
 // ParseAuthorizeQuery reads an authorization request. A parameter sent more than once is
 // an error (RFC 6749 §3.1); if that parameter is client_id or redirect_uri the error must be
-// shown to the person, not redirected, which the second return value reports.
+// shown to the person, not redirected, which the third return value reports. With the error
+// the request (first values) is still returned, so that the caller can validate its
+// redirect_uri and send the error there.
 func ParseAuthorizeQuery(q url.Values) (AuthorizeRequest, *Error, bool) {
+	var err *Error
+	for _, name := range []string{"client_id", "redirect_uri"} {
+		if len(q[name]) > 1 {
+			// Checked first, whatever else is repeated: map order must not decide.
+			return AuthorizeRequest{}, ErrInvalidRequest("parameter %s was sent more than once", name), true
+		}
+	}
 	for name, vals := range q {
 		if len(vals) > 1 {
-			show := name == "client_id" || name == "redirect_uri"
-			return AuthorizeRequest{}, ErrInvalidRequest("parameter %s was sent more than once", truncate(name, 40)), show
+			err = ErrInvalidRequest("parameter %s was sent more than once", truncate(name, 40))
+			break
 		}
 	}
 	return AuthorizeRequest{
@@ -39,7 +48,7 @@ func ParseAuthorizeQuery(q url.Values) (AuthorizeRequest, *Error, bool) {
 		CodeChallenge:       q.Get("code_challenge"),
 		CodeChallengeMethod: q.Get("code_challenge_method"),
 		Resource:            q.Get("resource"),
-	}, nil, false
+	}, err, false
 }
 
 // RegisteredClient is what the authorization endpoint needs to know about a client.

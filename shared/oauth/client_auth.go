@@ -33,7 +33,7 @@ func ParseClientCredentials(authorization string, form url.Values) (ClientCreden
 			return ClientCredentials{}, ErrInvalidClient("malformed Basic credentials")
 		}
 		// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-		if id, err = url.QueryUnescape(id); err != nil {
+		if id, err = url.QueryUnescape(id); err != nil || id == "" {
 			return ClientCredentials{}, ErrInvalidClient("malformed Basic credentials")
 		}
 		if secret, err = url.QueryUnescape(secret); err != nil {

@@ -32,8 +32,13 @@ func ValidCodeChallenge(c string) bool {
 	if len(c) != 43 {
 		return false
 	}
-	_, err := base64.RawURLEncoding.DecodeString(c)
-	return err == nil
+	for i := 0; i < len(c); i++ {
+		// Checked here because the base64 decoder skips CR and LF.
+		if ch := c[i]; !(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // S256Challenge computes BASE64URL(SHA256(ASCII(verifier))) (RFC 7636 §4.2).

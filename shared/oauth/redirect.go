@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"net"
 	"net/url"
 	"strings"
 )
@@ -73,13 +72,10 @@ func ValidateRedirectURI(raw string) *Error {
 }
 
 // IsLoopbackHost reports whether host (without brackets or port) is one of the loopback
-// names RFC 8252 §7.3 and §8.3 allow.
+// names RFC 8252 §7.3 and §8.3 allow, spelled as MCP clients spell them: 127.0.0.1, ::1 or
+// localhost. Other spellings (::ffff:127.0.0.1, 0:0:0:0:0:0:0:1) are refused.
 func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
+	return host == "127.0.0.1" || host == "::1" || strings.EqualFold(host, "localhost")
 }
 
 // MatchRedirectURI reports whether requested is one of the registered redirect URIs.

@@ -57,6 +57,10 @@ func ParseClientMetadata(body []byte, supported Scope) (ClientMetadata, *Error) 
 	if len(body) > MaxRegistrationBody {
 		return m, ErrInvalidClientMetadata("registration request is larger than %d bytes", MaxRegistrationBody)
 	}
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		// RFC 7591 §3.1: the metadata is a JSON object (null would decode to nothing).
+		return m, ErrInvalidClientMetadata("request body is not a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&m); err != nil {
 		var typeErr *json.UnmarshalTypeError
