@@ -33,7 +33,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client, err := s.Store.GetClient(ctx, req.ClientID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) { // ErrInvalid: an id no client can have
 		// Never redirect for an unknown client (RFC 6749 §4.1.2.1).
 		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("unknown client_id"))
 		return

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/authbridge/authbridge/infra/workosemu"
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/config"
@@ -37,8 +39,15 @@ type stack struct {
 	Store  *store.Store
 	Keys   *tokens.KeySet
 	Logs   *strings.Builder
+	DB     *dynamodb.Client // the DynamoDB Local client, to inspect Table directly
+	Table  string
 	clock  *testClock
 }
+
+// envStage is a test-only key of newStack's env (config never reads it): the stack is
+// served under this path prefix, stripped before the handler as API Gateway strips its
+// stage, and ISSUER becomes <server URL><stage>. Requests outside it get API Gateway's 403.
+const envStage = "test:stage"
 
 type testClock struct{ offset time.Duration }
 
@@ -59,12 +68,24 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	if err := store.CreateTable(ctx, ddb, table); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
+	t.Cleanup(func() { _, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table}) })
 	keyID := testenv.NewSigningKey(t, kmsClient)
 
 	var handler http.Handler
-	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	stage := env[envStage]
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stage == "" {
+			handler.ServeHTTP(w, r)
+		} else if strings.HasPrefix(r.URL.Path, stage+"/") {
+			http.StripPrefix(stage, handler).ServeHTTP(w, r)
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"message":"Missing Authentication Token"}`)
+		}
+	}))
 	t.Cleanup(as.Close)
-	issuer := as.URL
+	issuer := as.URL + stage
 
 	seed, err := workosemu.LoadSeed(filepath.Join(repoRoot(), "infra", "workos-seed.json"))
 	if err != nil {
@@ -105,7 +126,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		Now:    clock.now,
 	}
 	handler = srv.Routes()
-	return &stack{Issuer: issuer, Server: srv, Store: st, Keys: keys, Logs: logs, clock: clock}
+	return &stack{Issuer: issuer, Server: srv, Store: st, Keys: keys, Logs: logs, DB: ddb, Table: table, clock: clock}
 }
 
 type lockedWriter struct{ b *strings.Builder }
@@ -175,7 +196,8 @@ func (b *browser) submit(pageURL, page, marker string, extra url.Values) *http.R
 		}
 		action, _ := url.Parse(html.UnescapeString(m[1]))
 		base, _ := url.Parse(pageURL)
-		resp, _ := b.postForm(base.ResolveReference(action).String(), form)
+		resp, body := b.postForm(base.ResolveReference(action).String(), form)
+		resp.Body = io.NopCloser(strings.NewReader(body)) // still readable by the caller
 		return resp
 	}
 	b.t.Fatalf("no form containing %q on page:\n%s", marker, page)
@@ -302,4 +324,3 @@ func mustStatus(t *testing.T, got, want int, body map[string]any) {
 		t.Fatalf("status %d, want %d (body %v)", got, want, body)
 	}
 }
-

@@ -87,7 +87,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 		return store.Client{}, oerr
 	}
 	client, err := s.Store.GetClient(ctx, creds.ClientID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) { // ErrInvalid: an id no client can have
 		return store.Client{}, oauth.ErrInvalidClient("unknown client")
 	} else if err != nil {
 		return store.Client{}, s.unavailable(ctx, err)
@@ -222,8 +222,10 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 		return tokenResponse{}, oerr
 	}
 	next := oauth.NewOpaque(oauth.PrefixRefreshToken)
+	// RFC 6749 §6: "the refresh token scope MUST be identical to that of the refresh token
+	// included by the client in the request": only the access token is narrowed.
 	nextRT := rt
-	nextRT.Scope, nextRT.IssuedAt, nextRT.RotatedAt = scope.String(), s.now(), time.Time{}
+	nextRT.IssuedAt, nextRT.RotatedAt = s.now(), time.Time{}
 	switch err := s.Store.RotateRefreshToken(ctx, oldHash, oauth.HashSecret(next), nextRT); {
 	case errors.Is(err, store.ErrRevoked):
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was revoked")
