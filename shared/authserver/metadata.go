@@ -52,12 +52,15 @@ func (s *Server) Metadata() ServerMetadata {
 
 // ServerMetadataHandler serves /.well-known/oauth-authorization-server and
 // /.well-known/openid-configuration (RFC 8414 §3, OIDC Discovery §4). The path-inserted
-// form /.well-known/oauth-authorization-server{issuer path} is answered too (RFC 8414 §3.1).
+// forms /.well-known/oauth-authorization-server{issuer path} (RFC 8414 §3.1) and
+// /.well-known/openid-configuration{issuer path} (MCP's second probe) are answered too.
 func (s *Server) ServerMetadataHandler() http.Handler {
 	return web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if suffix, ok := strings.CutPrefix(r.URL.Path, PathASMetadata+"/"); ok && "/"+suffix != s.Config.IssuerPath() {
-			notFound(w)
-			return
+		for _, doc := range []string{PathASMetadata, PathOIDC} {
+			if suffix, ok := strings.CutPrefix(r.URL.Path, doc+"/"); ok && "/"+suffix != s.Config.IssuerPath() {
+				notFound(w)
+				return
+			}
 		}
 		publicJSON(w, s.Metadata())
 	}), http.MethodGet, http.MethodHead))

@@ -22,15 +22,15 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, r, "", oerr)
 		return
 	}
-	token := form.Get("token")
-	if token == "" {
-		s.tokenError(w, r, "", oauth.ErrInvalidRequest("token is required"))
-		return
-	}
 	// RFC 7009 §2.1: the client authenticates as it does at the token endpoint.
 	client, oerr := s.authenticateClient(ctx, r, form)
 	if oerr != nil {
 		s.tokenError(w, r, form.Get("client_id"), oerr)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		s.tokenError(w, r, client.ID, oauth.ErrInvalidRequest("token is required"))
 		return
 	}
 	// Refresh tokens are recognised by their prefix whatever token_type_hint says (RFC 7009

@@ -71,6 +71,7 @@ func (s *Server) Routes() http.Handler {
 	mux.Handle(PathASMetadata, s.ServerMetadataHandler())
 	mux.Handle(PathASMetadata+"/", s.ServerMetadataHandler())
 	mux.Handle(PathOIDC, s.ServerMetadataHandler())
+	mux.Handle(PathOIDC+"/", s.ServerMetadataHandler())
 	mux.Handle(PathJWKS, s.JWKSHandler())
 	mux.Handle(PathRegister, s.RegisterHandler())
 	mux.Handle(PathAuthorize, s.AuthorizeHandler())

@@ -160,7 +160,10 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 		family := store.Family{ID: stored.FamilyID, ClientID: client.ID, ExpiresAt: now.Add(s.Config.RefreshTokenTTL)}
 		rt := store.RefreshToken{FamilyID: family.ID, ClientID: client.ID, Scope: req.Scope, Resource: req.Resource,
 			User: stored.User, IssuedAt: now, ExpiresAt: family.ExpiresAt}
-		if err := s.Store.IssueFamily(ctx, family, oauth.HashSecret(refresh), rt); err != nil {
+		if err := s.Store.IssueFamily(ctx, family, oauth.HashSecret(refresh), rt); errors.Is(err, store.ErrExists) {
+			// A replay of this code revoked the family while this exchange was in flight.
+			return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
+		} else if err != nil {
 			return tokenResponse{}, s.unavailable(ctx, err)
 		}
 		resp.RefreshToken = refresh

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -211,24 +212,28 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	return wrap("rotate refresh token", err)
 }
 
-// RevokeFamily marks the family revoked. Idempotent; a missing family is not an error.
+// RevokeFamily marks the family revoked. Idempotent. A family that does not exist yet gets a
+// revoked tombstone (kept for a day), so that a code replayed while its first exchange is
+// still in flight cannot be followed by IssueFamily creating the family unrevoked.
 func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
 	if err := checkID("family id", familyID); err != nil {
 		return err
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       keyOf(familyKey(familyID)),
-		UpdateExpression:          aws.String("SET #rev = :true"),
-		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#rev": "revoked"},
-		ExpressionAttributeValues: item{":true": &types.AttributeValueMemberBOOL{Value: true}},
+		TableName:                aws.String(s.table),
+		Key:                      keyOf(familyKey(familyID)),
+		UpdateExpression:         aws.String("SET #rev = :true, #exp = if_not_exists(#exp, :tombstone)"),
+		ExpressionAttributeNames: map[string]string{"#rev": "revoked", "#exp": attrExpiresAt},
+		ExpressionAttributeValues: item{
+			":true":      &types.AttributeValueMemberBOOL{Value: true},
+			":tombstone": &types.AttributeValueMemberN{Value: strconv.FormatInt(s.now().Add(familyTombstoneTTL).Unix(), 10)},
+		},
 	})
-	if isConditionFailed(err) {
-		return nil
-	}
 	return wrap("revoke family", err)
 }
+
+// familyTombstoneTTL keeps a revoked-before-issued family long enough to outlive any exchange.
+const familyTombstoneTTL = 24 * time.Hour
 
 // FamilyRevoked reports whether tokens of the family must be refused: true when the family
 // is revoked, and also (fail closed) when it is missing or expired.
