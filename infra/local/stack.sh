@@ -69,7 +69,7 @@ trap 'stop_all' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$ROOT/infra/local/services.sh" start "$name-aws" "$ddb_port" "$kms_port"
+"$ROOT/infra/local/services.sh" start "$name-aws" "$ddb_port" "$kms_port" 9>&-
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$ddb_port AWS_ENDPOINT_URL_KMS=http://127.0.0.1:$kms_port
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true
 
@@ -88,7 +88,7 @@ alias=alias/authbridge-local-signing
 key_id=$("$RUN/bin/local-setup" -table "$table" -alias "$alias")
 
 setsid "$RUN/bin/workos-emulator" -addr "127.0.0.1:$workos_port" -seed infra/workos-seed.json \
-  -redirect-uris "$issuer/api/ext/auth/callback" -state-dir "$ROOT/.run/workos-key" >"$RUN/workos.log" 2>&1 &
+  -redirect-uris "$issuer/api/ext/auth/callback" -state-dir "$ROOT/.run/workos-key" >"$RUN/workos.log" 2>&1 9>&- &
 echo $! >"$RUN/workos.pid"
 
 # Function environment: the template's values, overridden for the local services
@@ -114,7 +114,7 @@ setsid "$RUN/bin/local-api" -template template.yaml -addr "127.0.0.1:$api_port" 
   -env-vars "$RUN/env.json" -param "Issuer=$issuer" -param "StageName=${stage:-Prod}" \
   -param "WorkOSClientId=client_local_authbridge" \
   -param "WorkOSApiKeySecretArn=arn:aws:secretsmanager:us-east-1:000000000000:secret:local" \
-  -bin-dir "$RUN/bin/functions" -rie "$TOOLS/bin/aws-lambda-rie" >"$RUN/api.log" 2>&1 &
+  -bin-dir "$RUN/bin/functions" -rie "$TOOLS/bin/aws-lambda-rie" >"$RUN/api.log" 2>&1 9>&- &
 echo $! >"$RUN/api.pid"
 
 for _ in $(seq 1 300); do
@@ -150,6 +150,6 @@ if [ "$mode" = up ]; then
   exit 0
 fi
 log "Ctrl-C stops everything"
-tail -n 0 -F "$RUN/api.log" "$RUN/workos.log" &
+tail -n 0 -F "$RUN/api.log" "$RUN/workos.log" 9>&- &
 echo $! >"$RUN/tail.pid"
 wait "$(cat "$RUN/api.pid")" 2>/dev/null || true

@@ -26,6 +26,7 @@ type Minter struct {
 	issuer string
 	ttl    time.Duration
 	now    func() time.Time
+	onSign func(ctx context.Context, elapsed time.Duration, err error) // nil: not observed
 
 	// hdr caches the encoded JOSE header for the kid of the key that signed last. It starts
 	// empty when keyRef is an alias (the key behind it is learned from the first Sign).
@@ -63,6 +64,13 @@ func NewMinter(api SignAPI, keyID string, issuer string, ttl time.Duration) *Min
 // WithClock replaces the clock (for tests). Call it before the Minter is shared.
 func (m *Minter) WithClock(now func() time.Time) *Minter {
 	m.now = now
+	return m
+}
+
+// WithSignObserver calls observe after every kms:Sign call with the call's duration and error
+// (the KMS latency metric). Call it before the Minter is shared.
+func (m *Minter) WithSignObserver(observe func(ctx context.Context, elapsed time.Duration, err error)) *Minter {
+	m.onSign = observe
 	return m
 }
 
@@ -112,12 +120,16 @@ func (m *Minter) Mint(ctx context.Context, c AccessClaims) (string, AccessClaims
 	for range maxSignAttempts {
 		input := h.b64 + "." + p64
 		digest := sha256.Sum256([]byte(input))
+		start := time.Now()
 		out, err := m.kms.Sign(ctx, &kms.SignInput{
 			KeyId:            aws.String(m.keyRef),
 			Message:          digest[:],
 			MessageType:      kmstypes.MessageTypeDigest,
 			SigningAlgorithm: kmstypes.SigningAlgorithmSpecEcdsaSha256,
 		})
+		if m.onSign != nil {
+			m.onSign(ctx, time.Since(start), err)
+		}
 		if err != nil {
 			return "", AccessClaims{}, fmt.Errorf("tokens: mint: kms Sign: %w", err)
 		}

@@ -49,16 +49,20 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 	if !ok1 || !ok2 || strings.IndexByte(s64, '.') >= 0 || h64 == "" || p64 == "" {
 		return AccessClaims{}, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
-	// RFC 7515 §2 and §5.2 steps 1-3, 6-7: every part is base64url without padding.
-	hdrJSON, err := decodeB64(h64)
+	// RFC 7515 §2 and §5.2 steps 1-3, 6-7: every part is base64url without padding. The token
+	// is copied to bytes once and its three parts decoded into one buffer: two allocations.
+	raw := []byte(token)
+	signingInput := raw[:len(h64)+1+len(p64)]
+	buf := make([]byte, 0, strictB64.DecodedLen(len(h64))+strictB64.DecodedLen(len(p64))+strictB64.DecodedLen(len(s64)))
+	hdrJSON, buf, err := decodeB64(buf, raw[:len(h64)])
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
-	payload, err := decodeB64(p64)
+	payload, buf, err := decodeB64(buf, signingInput[len(h64)+1:])
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
-	sig, err := decodeB64(s64)
+	sig, _, err := decodeB64(buf, raw[len(signingInput)+1:])
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
 	}
@@ -86,7 +90,7 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 		return AccessClaims{}, fmt.Errorf("%w: signature is %d bytes, want 64", ErrSignature, len(sig))
 	}
 	// RFC 7515 §5.2 step 8: verify over ASCII(header64 '.' payload64) before trusting claims.
-	digest := sha256.Sum256([]byte(token[:len(h64)+1+len(p64)]))
+	digest := sha256.Sum256(signingInput)
 	r := new(big.Int).SetBytes(sig[:32])
 	s := new(big.Int).SetBytes(sig[32:])
 	if !ecdsa.Verify(pub, digest[:], r, s) {
@@ -128,17 +132,25 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 	return c, nil
 }
 
-// decodeB64 decodes unpadded base64url strictly. The standard decoder silently skips CR and
-// LF and, without Strict, accepts non-zero trailing bits; both would make several encodings
-// of one token valid (RFC 8725 §2.6), so the alphabet is checked first.
-func decodeB64(s string) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+// strictB64 is unpadded base64url that refuses non-zero trailing bits.
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// decodeB64 decodes unpadded base64url strictly into the free capacity of buf and returns
+// the decoded bytes and buf extended by them. The standard decoder silently skips CR and LF
+// and, without Strict, accepts non-zero trailing bits; both would make several encodings of
+// one token valid (RFC 8725 §2.6), so the alphabet is checked first.
+func decodeB64(buf, src []byte) (out, grown []byte, err error) {
+	for i, c := range src {
 		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return nil, fmt.Errorf("invalid base64url character at %d", i)
+			return nil, buf, fmt.Errorf("invalid base64url character at %d", i)
 		}
 	}
-	return base64.RawURLEncoding.Strict().DecodeString(s)
+	n := len(buf)
+	grown, err = strictB64.AppendDecode(buf, src)
+	if err != nil {
+		return nil, buf, err
+	}
+	return grown[n:len(grown):len(grown)], grown, nil
 }
 
 func containsString(list []string, s string) bool {

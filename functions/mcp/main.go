@@ -1,0 +1,13 @@
+// Command mcp serves the protected MCP endpoint (Streamable HTTP, stateless, JSON
+// responses): tools that act as the person the authorizer let through.
+package main
+
+import (
+	"github.com/authbridge/authbridge/shared/mcpserver"
+	"github.com/authbridge/authbridge/shared/wiring"
+)
+
+func main() {
+	fn := wiring.New()
+	fn.Serve(mcpserver.New(fn.Config, fn.SignIn().Client(), fn.Log).Handler())
+}

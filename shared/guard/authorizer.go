@@ -1,0 +1,205 @@
+package guard
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/authbridge/authbridge/shared/config"
+	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/tokens"
+)
+
+// ErrUnauthorized is the error a REQUEST authorizer returns for API Gateway to answer 401
+// (the UNAUTHORIZED gateway response). The message must be exactly "Unauthorized".
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// errMisconfigured makes API Gateway answer 500 (AUTHORIZER_CONFIGURATION_ERROR): the route
+// behind the authorizer is not a configured protected resource, or the event is not one API
+// Gateway sends. Failing closed with a server error is more honest than a 401 or 403.
+var errMisconfigured = errors.New("authorizer: route is not a configured protected resource")
+
+// Authorizer is the API Gateway REQUEST authorizer of the MCP routes. It is safe for
+// concurrent use.
+type Authorizer struct {
+	verifier *tokens.Verifier
+	routes   Routes
+	required oauth.Scope
+	cache    *tokenCache
+	log      *slog.Logger
+	now      func() time.Time
+
+	// resources memoizes the policy resources of the last stage and route: every function
+	// instance serves one stage, and nearly always one route.
+	resources atomic.Pointer[stageResources]
+}
+
+type stageResources struct {
+	stage     string
+	route     Route
+	resources []string // shared by every policy built from it: never modified
+}
+
+// New builds the authorizer from the configuration (ISSUER, PROTECTED_RESOURCES,
+// REQUIRED_SCOPES) and the accepted public keys, loaded once per cold start.
+func New(cfg config.Config, keys *tokens.KeySet, log *slog.Logger) *Authorizer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Authorizer{
+		verifier: tokens.NewVerifier(keys, cfg.Issuer, Leeway),
+		routes:   NewRoutes(cfg.Issuer, cfg.Resources),
+		required: cfg.RequiredScopes,
+		cache:    newTokenCache(DefaultCacheSize),
+		log:      log,
+		now:      time.Now,
+	}
+}
+
+// WithClock replaces the clock (tests). Call it before the Authorizer is shared.
+func (a *Authorizer) WithClock(now func() time.Time) *Authorizer {
+	a.now = now
+	a.verifier.WithClock(now)
+	return a
+}
+
+// WithCacheSize replaces the verified-token cache by one of n entries (0 disables it).
+func (a *Authorizer) WithCacheSize(n int) *Authorizer {
+	a.cache = newTokenCache(n)
+	return a
+}
+
+// Handle is the Lambda handler: it returns an Allow policy with the caller's identity as
+// context, a Deny policy (API Gateway: 403) for a valid token without the route's scopes,
+// or ErrUnauthorized (401) for a missing, malformed, invalid or expired token.
+func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	arn, err := ParseMethodARN(ev.MethodArn)
+	if err != nil {
+		a.log.ErrorContext(ctx, "authorizer event refused", "outcome", "error", "reason", "bad_method_arn")
+		return events.APIGatewayCustomAuthorizerResponse{}, errMisconfigured
+	}
+	route, ok := a.routes.ForPath(arn.Path)
+	if !ok {
+		a.log.ErrorContext(ctx, "authorizer attached to a route with no protected resource", "outcome", "error",
+			"reason", "unknown_route", "method", arn.Method, "path", arn.Path)
+		return events.APIGatewayCustomAuthorizerResponse{}, errMisconfigured
+	}
+	// RFC 6750 §2.1: one Authorization header with the Bearer scheme, nothing else.
+	token, err := BearerToken(AuthorizationValues(ev.Headers, ev.MultiValueHeaders))
+	if err != nil {
+		return a.unauthorized(ctx, arn, route, credentialReason(err), err)
+	}
+
+	key := sha256.Sum256([]byte(token))
+	now := a.now()
+	e := a.cache.get(key, now)
+	if e == nil || e.stage != arn.Stage || e.route != route {
+		// RFC 9068 §4 / RFC 8725: alg pinned to ES256, kid among our keys, signature, typ
+		// at+jwt, iss, aud = this route's resource (MCP: tokens issued for itself), exp and
+		// nbf with leeway — all in tokens.Verifier, locally, without KMS.
+		claims, err := a.verifier.Verify(token, route.Resource)
+		if err != nil {
+			return a.unauthorized(ctx, arn, route, tokenReason(err), err)
+		}
+		e = a.newCacheEntry(identityFromClaims(claims), arn.Stage, route)
+		a.cache.put(key, e)
+	}
+
+	// MCP authorization (scope challenge): a valid token without the route's scopes is
+	// refused with 403 insufficient_scope (RFC 6750 §3.1), through a Deny policy.
+	if !e.id.HasScopes(a.required) {
+		a.log.InfoContext(ctx, "request refused", "outcome", "forbidden", "reason", "insufficient_scope",
+			"method", arn.Method, "path", arn.Path, "sub", e.id.Subject, "client_id", e.id.ClientID, "jti", e.id.JTI,
+			"scope", e.id.Scope.String(), "required", a.required.String())
+		return policy(e.id.Subject, "Deny", a.policyResources(arn.Stage, route), nil), nil
+	}
+	if a.log.Enabled(ctx, slog.LevelDebug) {
+		a.log.DebugContext(ctx, "request allowed", "outcome", "allow", "method", arn.Method, "path", arn.Path,
+			"sub", e.id.Subject, "client_id", e.id.ClientID, "jti", e.id.JTI)
+	}
+	return e.allow, nil
+}
+
+func (a *Authorizer) newCacheEntry(id Identity, stage string, route Route) *cacheEntry {
+	return &cacheEntry{
+		id: id, expires: id.ExpiresAt.Unix(), stage: stage, route: route,
+		allow: policy(id.Subject, "Allow", a.policyResources(stage, route), id.authorizerContext()),
+	}
+}
+
+func (a *Authorizer) policyResources(stage string, route Route) []string {
+	if m := a.resources.Load(); m != nil && m.stage == stage && m.route == route {
+		return m.resources
+	}
+	m := &stageResources{stage: stage, route: route, resources: policyResources(stage, route)}
+	a.resources.Store(m)
+	return m.resources
+}
+
+// policy is an authorizer result covering every method of the route in the stage.
+func policy(principal, effect string, resources []string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: principal,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action:   []string{"execute-api:Invoke"},
+				Effect:   effect,
+				Resource: resources,
+			}},
+		},
+		Context: context,
+	}
+}
+
+// unauthorized logs why the request is refused (never the token) and returns the 401 error.
+func (a *Authorizer) unauthorized(ctx context.Context, arn MethodARN, route Route, reason string, err error) (events.APIGatewayCustomAuthorizerResponse, error) {
+	detail := err.Error()
+	if len(detail) > 200 {
+		detail = detail[:200]
+	}
+	a.log.InfoContext(ctx, "request refused", "outcome", "unauthorized", "reason", reason, "detail", detail,
+		"method", arn.Method, "path", arn.Path, "resource", route.Resource)
+	return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
+}
+
+func credentialReason(err error) string {
+	switch {
+	case errors.Is(err, ErrNoCredentials):
+		return "missing_token"
+	case errors.Is(err, ErrSeveralCredentials):
+		return "several_authorization_headers"
+	case errors.Is(err, ErrNotBearer):
+		return "not_bearer"
+	default:
+		return "malformed_credentials"
+	}
+}
+
+// tokenReason names the tokens sentinel an error wraps.
+func tokenReason(err error) string {
+	for _, r := range []struct {
+		err  error
+		name string
+	}{
+		{tokens.ErrMalformed, "malformed_token"},
+		{tokens.ErrAlgorithm, "algorithm_not_allowed"},
+		{tokens.ErrType, "wrong_token_type"},
+		{tokens.ErrUnknownKey, "unknown_key"},
+		{tokens.ErrSignature, "bad_signature"},
+		{tokens.ErrExpired, "expired"},
+		{tokens.ErrNotYetValid, "not_yet_valid"},
+		{tokens.ErrIssuer, "wrong_issuer"},
+		{tokens.ErrAudience, "wrong_audience"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "invalid_token"
+}

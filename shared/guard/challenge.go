@@ -1,0 +1,41 @@
+package guard
+
+import (
+	"strings"
+
+	"github.com/authbridge/authbridge/shared/oauth"
+)
+
+// PathResourceMetadata is where RFC 9728 metadata is served, relative to the issuer.
+const PathResourceMetadata = "/.well-known/oauth-protected-resource"
+
+// ResourceMetadataURL is the RFC 9728 metadata URL of the route's resource as Authbridge
+// serves it: {issuer}/.well-known/oauth-protected-resource{route path} (ARCHITECTURE.md: the
+// issuer may carry a stage prefix, so the well-known path goes after it).
+func ResourceMetadataURL(issuer string, r Route) string {
+	if r.Path == "/" {
+		return issuer + PathResourceMetadata
+	}
+	return issuer + PathResourceMetadata + r.Path
+}
+
+// InvalidTokenChallenge is the WWW-Authenticate value of a 401: RFC 6750 §3.1 invalid_token,
+// with RFC 9728 §5.1 resource_metadata (MCP: the discovery path from a 401). No scope is
+// named, so that clients ask for the scopes_supported of the metadata, not only the route's.
+func InvalidTokenChallenge(prmURL string) string {
+	return `Bearer error="invalid_token", resource_metadata="` + quoted(prmURL) + `"`
+}
+
+// InsufficientScopeChallenge is the WWW-Authenticate value of a 403: RFC 6750 §3.1
+// insufficient_scope with the scopes the request needs (MCP: step-up authorization).
+func InsufficientScopeChallenge(scope oauth.Scope, prmURL string) string {
+	return `Bearer error="insufficient_scope", scope="` + quoted(scope.String()) + `", resource_metadata="` + quoted(prmURL) + `"`
+}
+
+// quoted escapes a value for an RFC 9110 §5.6.4 quoted-string.
+func quoted(s string) string {
+	if !strings.ContainsAny(s, `"\`) {
+		return s
+	}
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
