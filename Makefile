@@ -52,3 +52,8 @@ build: ## Build every function into build/<name>/bootstrap (linux/arm64, as depl
 build-%Function:
 	dir=$$(echo '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr 'A-Z' 'a-z'); \
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$$dir
+
+.PHONY: stack-test
+stack-test: ## Check make dev's promises: URLs printed, one instance at a time, loopback only, Ctrl-C stops everything
+	@./infra/local/services.sh install
+	@./infra/local/stack_test.sh

@@ -106,6 +106,7 @@ cat >"$RUN/env.json" <<JSON
   "AWS_ENDPOINT_URL_DYNAMODB": "$AWS_ENDPOINT_URL_DYNAMODB",
   "AWS_ENDPOINT_URL_KMS": "$AWS_ENDPOINT_URL_KMS",
   "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+  "ALLOWED_ORIGINS": "http://localhost:6274,http://127.0.0.1:6274",
   "AWS_LAMBDA_LOG_FORMAT": "JSON"$(for kv in ${STACK_ENV:-}; do printf ',\n  "%s": "%s"' "${kv%%=*}" "${kv#*=}"; done)
 }}
 JSON
@@ -152,4 +153,8 @@ fi
 log "Ctrl-C stops everything"
 tail -n 0 -F "$RUN/api.log" "$RUN/workos.log" 9>&- &
 echo $! >"$RUN/tail.pid"
-wait "$(cat "$RUN/api.pid")" 2>/dev/null || true
+# Poll rather than `wait`: bash runs the INT/TERM trap as soon as the short sleep ends,
+# whether the signal came to the whole terminal group or to this script alone.
+api_pid=$(cat "$RUN/api.pid")
+while kill -0 "$api_pid" 2>/dev/null; do sleep 0.5; done
+log "the API gateway emulator stopped"

@@ -15,8 +15,14 @@ children() { pgrep -f "$ROOT/.run/stacktest/|-port $((PORT + 5000))|PORT=$((PORT
 
 start_fg() {
   out=$(mktemp)
-  setsid ./infra/local/stack.sh run stacktest "$PORT" "${1:-}" >"$out" 2>&1 &
-  pid=$!
+  # Its own session, as a terminal would give it; the signal then goes to its whole group.
+  # A script started with & from a script inherits SIGINT ignored; a terminal would not do that.
+  setsid env --default-signal=INT,QUIT ./infra/local/stack.sh run stacktest "$PORT" "${1:-}" >"$out" 2>&1 &
+  for _ in $(seq 1 50); do
+    pid=$(pgrep -f "stack.sh run stacktest $PORT" | head -1)
+    [ -n "$pid" ] && break
+    sleep 0.1
+  done
   for _ in $(seq 1 600); do
     grep -q "Authbridge is running" "$out" && return 0
     kill -0 "$pid" 2>/dev/null || { cat "$out"; return 1; }
