@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/web"
 )
@@ -18,7 +19,7 @@ const pendingTTL = 10 * time.Minute
 
 // AuthorizeHandler serves GET /api/ext/auth/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1).
 func (s *Server) AuthorizeHandler() http.Handler {
-	return web.Methods(http.HandlerFunc(s.authorize), http.MethodGet)
+	return s.endpoint(PathAuthorize, web.Methods(http.HandlerFunc(s.authorize), http.MethodGet))
 }
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
@@ -41,6 +42,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.unavailablePage(w, r, err)
 		return
 	}
+	obs.SetClientID(ctx, client.ID)
 	registered := oauth.RegisteredClient{ID: client.ID, RedirectURIs: client.RedirectURIs, GrantTypes: client.GrantTypes, Scope: client.Scope}
 	redirectURI, oerr2 := oauth.RedirectTarget(req, registered)
 	if oerr2 != nil {
@@ -54,7 +56,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	valid, oerr := s.Config.Policy().Validate(req, registered, redirectURI)
 	if oerr != nil {
-		s.log().InfoContext(ctx, "authorization refused", "route", PathAuthorize, "client_id", client.ID, "outcome", oerr.Code, "reason", oerr.Description)
+		s.log().InfoContext(ctx, "authorization refused", "outcome", oerr.Code, "reason", oerr.Description)
 		http.Redirect(w, r, errorRedirect(redirectURI, oerr, req.State, s.Config.Issuer), http.StatusFound)
 		return
 	}
@@ -72,7 +74,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if approved {
-			s.startUpstream(w, r, pending, browserHash, http.StatusFound)
+			if s.startUpstream(w, r, pending, browserHash, http.StatusFound) {
+				s.Metrics.Count(ctx, obs.AuthorizationsStarted)
+			}
 			return
 		}
 	}
@@ -101,43 +105,46 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	for _, sc := range valid.Scope {
 		page.Scopes = append(page.Scopes, web.ScopeLine{Name: sc, Description: describeScope(sc)})
 	}
-	s.log().InfoContext(ctx, "consent requested", "route", PathAuthorize, "client_id", client.ID, "outcome", "consent_page")
+	s.log().InfoContext(ctx, "consent requested", "outcome", "consent_page")
+	s.Metrics.Count(ctx, obs.AuthorizationsStarted)
 	web.RenderConsent(w, page)
 }
 
 // startUpstream sends the browser to WorkOS with a fresh state (≥ 128 random bits, bound to
-// this request server-side, single use, 10 minutes) and PKCE toward WorkOS.
-func (s *Server) startUpstream(w http.ResponseWriter, r *http.Request, req store.AuthRequest, browserHash []byte, status int) {
+// this request server-side, single use, 10 minutes) and PKCE toward WorkOS. It reports
+// whether the browser was sent (else an error page was served).
+func (s *Server) startUpstream(w http.ResponseWriter, r *http.Request, req store.AuthRequest, browserHash []byte, status int) bool {
 	ctx := r.Context()
 	state := oauth.NewOpaque("abs_")
 	verifier := oauth.NewOpaque("")
 	target, err := s.SignIn.AuthorizationURL(state, oauth.S256Challenge(verifier))
 	if err != nil {
 		s.unavailablePage(w, r, err)
-		return
+		return false
 	}
 	err = s.Store.PutUpstreamState(ctx, oauth.HashSecret(state), store.UpstreamState{
 		Request: req, SealedVerifier: sealVerifier(state, verifier), BrowserHash: browserHash, ExpiresAt: s.now().Add(pendingTTL),
 	})
 	if err != nil {
 		s.unavailablePage(w, r, err)
-		return
+		return false
 	}
-	s.log().InfoContext(ctx, "sign-in started", "route", r.URL.Path, "client_id", req.ClientID, "outcome", "upstream_redirect")
+	s.log().InfoContext(ctx, "sign-in started", "outcome", "upstream_redirect")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, status)
+	return true
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, e *oauth.Error) {
-	s.log().InfoContext(r.Context(), "request refused", "route", r.URL.Path, "outcome", e.Code, "reason", e.Description)
+	s.log().InfoContext(r.Context(), "request refused", "outcome", e.Code, "reason", e.Description)
 	web.RenderError(w, status, web.ErrorPage{Title: "This sign-in request can't continue", Message: e.Description, Code: e.Code})
 }
 
 func (s *Server) unavailablePage(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		s.log().WarnContext(r.Context(), "request timed out", "route", r.URL.Path, "outcome", "unavailable")
+		s.log().WarnContext(r.Context(), "request timed out", "outcome", "temporarily_unavailable")
 	} else {
-		s.log().ErrorContext(r.Context(), "dependency failed", "route", r.URL.Path, "outcome", "unavailable", "error", err.Error())
+		s.log().ErrorContext(r.Context(), "dependency failed", "outcome", "temporarily_unavailable", "error", err.Error())
 	}
 	web.RenderError(w, http.StatusServiceUnavailable, web.ErrorPage{
 		Title: "Sign-in is temporarily unavailable", Message: "Please try again in a moment.", Code: "temporarily_unavailable",

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/upstream"
 	"github.com/authbridge/authbridge/shared/web"
@@ -14,7 +15,7 @@ import (
 
 // CallbackHandler serves GET /api/ext/auth/callback, where WorkOS returns the browser.
 func (s *Server) CallbackHandler() http.Handler {
-	return web.Methods(http.HandlerFunc(s.callback), http.MethodGet)
+	return s.endpoint(PathCallback, web.Methods(http.HandlerFunc(s.callback), http.MethodGet))
 }
 
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +36,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := pending.Request
+	obs.SetClientID(ctx, req.ClientID)
 	// The browser that finishes sign-in must be the one that started it (login CSRF).
 	cookie, cerr := r.Cookie(browserCookie)
 	if cerr != nil || subtle.ConstantTimeCompare(oauth.HashSecret(cookie.Value), pending.BrowserHash) != 1 {
@@ -42,20 +44,24 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect := func(e *oauth.Error) {
-		s.log().InfoContext(ctx, "authorization failed", "route", PathCallback, "client_id", req.ClientID, "outcome", e.Code)
+		s.log().InfoContext(ctx, "authorization failed", "outcome", e.Code, "reason", e.Description)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, errorRedirect(req.RedirectURI, e, req.State, s.Config.Issuer), http.StatusFound)
 	}
 	if upstreamErr := q.Get("error"); upstreamErr != "" {
 		if upstreamErr == "access_denied" {
+			s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonUpstreamDenied))
 			redirect(oauth.ErrAccessDenied("sign-in was cancelled"))
 		} else {
+			s.log().WarnContext(ctx, "workos returned an error", "outcome", "upstream_error", "reason", upstreamErrorCode(upstreamErr))
+			s.Metrics.Count(ctx, obs.WorkOSErrors)
 			redirect(oauth.ErrServerError("sign-in failed at the identity provider"))
 		}
 		return
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 512 {
+		s.Metrics.Count(ctx, obs.WorkOSErrors)
 		redirect(oauth.ErrServerError("the identity provider returned no code"))
 		return
 	}
@@ -66,10 +72,12 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := s.SignIn.Authenticate(ctx, code, verifier, web.ClientIP(r), r.UserAgent())
 	if errors.Is(err, upstream.ErrRejected) {
+		s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonUpstreamRejected))
 		redirect(oauth.ErrAccessDenied("sign-in was not accepted"))
 		return
 	} else if err != nil {
-		s.log().ErrorContext(ctx, "workos authenticate failed", "route", PathCallback, "client_id", req.ClientID, "outcome", "upstream_error", "error", err.Error())
+		s.log().ErrorContext(ctx, "workos authenticate failed", "outcome", "upstream_error", "error", err.Error())
+		s.Metrics.Count(ctx, obs.WorkOSErrors)
 		redirect(oauth.ErrTemporarilyUnavailable("the identity provider is unavailable"))
 		return
 	}
@@ -83,12 +91,27 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt: s.now().Add(s.Config.CodeTTL),
 	})
 	if err != nil {
-		s.log().ErrorContext(ctx, "code could not be stored", "route", PathCallback, "client_id", req.ClientID, "outcome", "server_error", "error", err.Error())
+		s.log().ErrorContext(ctx, "code could not be stored", "outcome", "temporarily_unavailable", "error", err.Error())
 		redirect(oauth.ErrTemporarilyUnavailable("the sign-in could not be saved"))
 		return
 	}
-	s.log().InfoContext(ctx, "authorization completed", "route", PathCallback, "client_id", req.ClientID, "outcome", "code_issued")
+	s.log().InfoContext(ctx, "authorization completed", "outcome", "code_issued")
+	s.Metrics.Count(ctx, obs.AuthorizationsCompleted)
 	w.Header().Set("Cache-Control", "no-store")
 	// RFC 9207: iss in the authorization response.
 	http.Redirect(w, r, clientRedirect(req.RedirectURI, url.Values{"code": {authCode}}, req.State, s.Config.Issuer), http.StatusFound)
+}
+
+// upstreamErrorCode is the error code WorkOS put in the callback URL, fit for a log line: the
+// URL comes from the browser, so anything but a short error-code word is logged as "other".
+func upstreamErrorCode(code string) string {
+	if code == "" || len(code) > 64 {
+		return "other"
+	}
+	for _, c := range code {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return "other"
+		}
+	}
+	return code
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/web"
 )
@@ -14,7 +15,7 @@ import (
 // id and CSRF token in the form must match the pending request stored for this browser's
 // cookie (MCP security best practices: CSRF protection on the consent page).
 func (s *Server) ConsentHandler() http.Handler {
-	return web.Methods(http.HandlerFunc(s.consent), http.MethodPost)
+	return s.endpoint(PathConsent, web.Methods(http.HandlerFunc(s.consent), http.MethodPost))
 }
 
 func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +45,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		s.unavailablePage(w, r, err)
 		return
 	}
+	obs.SetClientID(ctx, pending.Request.ClientID)
 	sameBrowser := subtle.ConstantTimeCompare(pending.BrowserHash, browserHash) == 1
 	sameToken := subtle.ConstantTimeCompare(pending.CSRFHash, oauth.HashSecret(csrf)) == 1
 	if !sameBrowser || !sameToken {
@@ -61,7 +63,8 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 
 	req := pending.Request
 	if decision == "deny" {
-		s.log().InfoContext(ctx, "consent denied", "route", PathConsent, "client_id", req.ClientID, "outcome", "access_denied")
+		s.log().InfoContext(ctx, "consent denied", "outcome", "access_denied")
+		s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonConsentDenied))
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, errorRedirect(req.RedirectURI, oauth.ErrAccessDenied("the person denied the request"), req.State, s.Config.Issuer), http.StatusSeeOther)
 		return
@@ -70,6 +73,6 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		s.unavailablePage(w, r, err)
 		return
 	}
-	s.log().InfoContext(ctx, "consent approved", "route", PathConsent, "client_id", req.ClientID, "outcome", "approved")
+	s.log().InfoContext(ctx, "consent approved", "outcome", "approved")
 	s.startUpstream(w, r, req, browserHash, http.StatusSeeOther)
 }

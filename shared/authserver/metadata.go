@@ -55,7 +55,7 @@ func (s *Server) Metadata() ServerMetadata {
 // forms /.well-known/oauth-authorization-server{issuer path} (RFC 8414 §3.1) and
 // /.well-known/openid-configuration{issuer path} (MCP's second probe) are answered too.
 func (s *Server) ServerMetadataHandler() http.Handler {
-	return web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.endpoint(PathASMetadata, web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, doc := range []string{PathASMetadata, PathOIDC} {
 			if suffix, ok := strings.CutPrefix(r.URL.Path, doc+"/"); ok && "/"+suffix != s.Config.IssuerPath() {
 				notFound(w)
@@ -63,7 +63,7 @@ func (s *Server) ServerMetadataHandler() http.Handler {
 			}
 		}
 		publicJSON(w, s.Metadata())
-	}), http.MethodGet, http.MethodHead))
+	}), http.MethodGet, http.MethodHead)))
 }
 
 // ResourceMetadata is the RFC 9728 protected resource metadata document.
@@ -80,7 +80,7 @@ type ResourceMetadata struct {
 // <path> is the resource's path below the issuer's (…/mcp for {issuer}/mcp). It is never
 // behind authentication (MCP authorization: metadata discovery).
 func (s *Server) ResourceMetadataHandler() http.Handler {
-	return web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.endpoint(PathPRM, web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resource, ok := s.resourceForPath(strings.TrimPrefix(r.URL.Path, PathPRM))
 		if !ok {
 			notFound(w)
@@ -93,7 +93,7 @@ func (s *Server) ResourceMetadataHandler() http.Handler {
 			BearerMethodsSupported: []string{"header"},
 			ResourceName:           s.Config.ResourceName,
 		})
-	}), http.MethodGet, http.MethodHead))
+	}), http.MethodGet, http.MethodHead)))
 }
 
 func (s *Server) resourceForPath(suffix string) (string, bool) {
@@ -115,17 +115,17 @@ func (s *Server) resourceForPath(suffix string) (string, bool) {
 
 // JWKSHandler serves every public key whose tokens are currently accepted (RFC 7517).
 func (s *Server) JWKSHandler() http.Handler {
-	return web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.endpoint(PathJWKS, web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		doc, err := s.Keys.JWKS()
 		if err != nil {
-			s.log().ErrorContext(r.Context(), "jwks could not be encoded", "error", err.Error())
+			s.log().ErrorContext(r.Context(), "jwks could not be encoded", "outcome", "server_error", "error", err.Error())
 			web.OAuthError(w, oauth.ErrServerError("keys unavailable"))
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(doc)
-	}), http.MethodGet, http.MethodHead))
+	}), http.MethodGet, http.MethodHead)))
 }
 
 func publicJSON(w http.ResponseWriter, v any) {

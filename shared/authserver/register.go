@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/web"
 )
@@ -19,25 +20,24 @@ type registrationResponse struct {
 
 // RegisterHandler serves POST /api/ext/auth/register: RFC 7591 dynamic client registration.
 func (s *Server) RegisterHandler() http.Handler {
-	return web.CORS(web.Methods(http.HandlerFunc(s.register), http.MethodPost))
+	return s.endpoint(PathRegister, web.CORS(web.Methods(http.HandlerFunc(s.register), http.MethodPost)))
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// RFC 7591 §3.1: the client metadata is sent as a JSON document.
 	if !web.HasMediaType(r, "application/json") {
-		web.OAuthError(w, oauth.ErrInvalidClientMetadata("content type must be application/json"))
+		s.registrationRefused(w, r, oauth.ErrInvalidClientMetadata("content type must be application/json"))
 		return
 	}
 	body, oerr := web.ReadBody(r, oauth.MaxRegistrationBody)
 	if oerr != nil {
-		web.OAuthError(w, oauth.ErrInvalidClientMetadata("%s", oerr.Description))
+		s.registrationRefused(w, r, oauth.ErrInvalidClientMetadata("%s", oerr.Description))
 		return
 	}
 	meta, oerr := oauth.ParseClientMetadata(body, s.Config.Scopes)
 	if oerr != nil {
-		s.log().InfoContext(ctx, "registration refused", "route", PathRegister, "outcome", oerr.Code, "reason", oerr.Description)
-		web.OAuthError(w, oerr)
+		s.registrationRefused(w, r, oerr)
 		return
 	}
 
@@ -55,6 +55,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		IssuedAt:                now,
 		ExpiresAt:               now.Add(s.Config.UnusedClientTTL), // cleared on first token
 	}
+	obs.SetClientID(ctx, client.ID)
 	resp := registrationResponse{ClientID: client.ID, ClientIDIssuedAt: now.Unix(), ClientMetadata: meta}
 	if meta.Confidential() {
 		// RFC 7591 §3.2.1: the secret is returned once; only its hash is kept.
@@ -64,12 +65,17 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		resp.ClientSecret, resp.ClientSecretExpiresAt = secret, &never
 	}
 	if err := s.Store.PutClient(ctx, client); err != nil {
-		s.log().ErrorContext(ctx, "client could not be stored", "route", PathRegister, "outcome", "server_error", "error", err.Error())
+		s.log().ErrorContext(ctx, "client could not be stored", "outcome", "temporarily_unavailable", "error", err.Error())
 		web.OAuthError(w, oauth.ErrTemporarilyUnavailable("registration could not be saved, try again"))
 		return
 	}
-	s.log().InfoContext(ctx, "client registered", "route", PathRegister, "client_id", client.ID, "outcome", "registered",
-		"auth_method", client.TokenEndpointAuthMethod)
+	s.log().InfoContext(ctx, "client registered", "outcome", "registered", "auth_method", client.TokenEndpointAuthMethod)
+	s.Metrics.Count(ctx, obs.Registrations)
 	web.NoStore(w)
 	web.JSON(w, http.StatusCreated, resp)
+}
+
+func (s *Server) registrationRefused(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
+	s.log().InfoContext(r.Context(), "registration refused", "outcome", e.Code, "reason", e.Description)
+	web.OAuthError(w, e)
 }

@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/web"
 )
 
 // RevokeHandler serves POST /api/ext/auth/revoke (RFC 7009).
 func (s *Server) RevokeHandler() http.Handler {
-	return web.CORS(web.Methods(http.HandlerFunc(s.revoke), http.MethodPost))
+	return s.endpoint(PathRevoke, web.CORS(web.Methods(http.HandlerFunc(s.revoke), http.MethodPost)))
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
@@ -25,9 +26,10 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	// RFC 7009 §2.1: the client authenticates as it does at the token endpoint.
 	client, oerr := s.authenticateClient(ctx, r, form)
 	if oerr != nil {
-		s.tokenError(w, r, form.Get("client_id"), oerr)
+		s.tokenError(w, r, claimedClientID(r, form), oerr)
 		return
 	}
+	obs.SetClientID(ctx, client.ID)
 	token := form.Get("token")
 	if token == "" {
 		s.tokenError(w, r, client.ID, oauth.ErrInvalidRequest("token is required"))
@@ -52,7 +54,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 				s.tokenError(w, r, client.ID, s.unavailable(ctx, err))
 				return
 			}
-			s.log().InfoContext(ctx, "refresh token revoked", "route", PathRevoke, "client_id", client.ID, "outcome", "revoked")
+			s.log().InfoContext(ctx, "refresh token revoked", "outcome", "revoked")
 		}
 	}
 	// RFC 7009 §2.2: 200 whether or not the token was known.

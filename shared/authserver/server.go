@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authbridge/authbridge/shared/config"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/tokens"
 	"github.com/authbridge/authbridge/shared/upstream"
@@ -30,8 +31,12 @@ type Server struct {
 	Minter *tokens.Minter
 	Keys   *tokens.KeySet
 	SignIn SignIn
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Log receives the endpoints' log lines. Built with obs.NewHandler, every line carries
+	// the request id, route, client_id and outcome (obs.Scope wraps each handler).
+	Log *slog.Logger
+	// Metrics receives the endpoints' EMF metrics; nil discards them.
+	Metrics *obs.Metrics
+	Now     func() time.Time
 }
 
 func (s *Server) now() time.Time {
@@ -46,6 +51,12 @@ func (s *Server) log() *slog.Logger {
 		return s.Log
 	}
 	return slog.Default()
+}
+
+// endpoint wraps an endpoint's handler with its request scope (obs.Scope: request id, route,
+// client id for every log line and metric) and a recover that logs inside that scope.
+func (s *Server) endpoint(route string, h http.Handler) http.Handler {
+	return obs.Scope(route, web.Recover(h, s.log()))
 }
 
 // Paths of the OAuth endpoints, relative to the issuer.

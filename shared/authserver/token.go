@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/tokens"
 	"github.com/authbridge/authbridge/shared/web"
@@ -27,7 +28,7 @@ type tokenResponse struct {
 
 // TokenHandler serves POST /api/ext/auth/token (RFC 6749 §3.2, OAuth 2.1 §3.2).
 func (s *Server) TokenHandler() http.Handler {
-	return web.CORS(web.Methods(http.HandlerFunc(s.token), http.MethodPost))
+	return s.endpoint(PathToken, web.CORS(web.Methods(http.HandlerFunc(s.token), http.MethodPost)))
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
@@ -48,9 +49,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	client, oerr := s.authenticateClient(ctx, r, form)
 	if oerr != nil {
-		s.tokenError(w, r, form.Get("client_id"), oerr)
+		s.tokenError(w, r, claimedClientID(r, form), oerr)
 		return
 	}
+	obs.SetClientID(ctx, client.ID)
 	if !slices.Contains(client.GrantTypes, grant) {
 		s.tokenError(w, r, client.ID, oauth.ErrUnauthorizedClient("client is not registered for the %s grant", grant))
 		return
@@ -65,7 +67,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, r, client.ID, oerr)
 		return
 	}
-	s.log().InfoContext(ctx, "token issued", "route", PathToken, "client_id", client.ID, "grant_type", grant, "outcome", "issued")
+	s.log().InfoContext(ctx, "token issued", "outcome", "issued", "grant_type", grant)
+	s.Metrics.Count(ctx, obs.TokensIssued, obs.Grant(grant))
 	web.NoStore(w) // RFC 6749 §5.1
 	web.JSON(w, http.StatusOK, resp)
 }
@@ -75,7 +78,7 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, clientID str
 	if e.Status >= 500 {
 		level = s.log().ErrorContext
 	}
-	level(r.Context(), "token request refused", "route", r.URL.Path, "client_id", clientID, "outcome", e.Code, "reason", e.Description)
+	level(r.Context(), "token request refused", "client_id", clientID, "outcome", e.Code, "reason", e.Description)
 	web.OAuthError(w, e)
 }
 
@@ -122,7 +125,7 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 	}
 	req := stored.Request
 	if !stored.UsedAt.IsZero() {
-		s.revokeReplayed(ctx, client.ID, stored.FamilyID)
+		s.revokeReplayed(ctx, oauth.GrantAuthorizationCode, stored.FamilyID)
 		return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
 	}
 	if subtle.ConstantTimeCompare([]byte(req.ClientID), []byte(client.ID)) != 1 {
@@ -141,7 +144,7 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 	}
 
 	if _, err := s.Store.RedeemCode(ctx, codeHash); errors.Is(err, store.ErrConsumed) {
-		s.revokeReplayed(ctx, client.ID, stored.FamilyID)
+		s.revokeReplayed(ctx, oauth.GrantAuthorizationCode, stored.FamilyID)
 		return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
 	} else if errors.Is(err, store.ErrNotFound) {
 		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid or expired")
@@ -171,7 +174,7 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 	if !client.ExpiresAt.IsZero() {
 		// The registration is in use now: it no longer expires (RFC 7591 leaves lifetime to the server).
 		if err := s.Store.MarkClientUsed(ctx, client.ID); err != nil {
-			s.log().WarnContext(ctx, "client could not be marked used", "route", PathToken, "client_id", client.ID, "error", err.Error())
+			s.log().WarnContext(ctx, "client could not be marked used", "outcome", "client_not_marked_used", "error", err.Error())
 		}
 	}
 	return resp, nil
@@ -200,7 +203,7 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 	}
 	if !rt.RotatedAt.IsZero() {
 		if s.now().Sub(rt.RotatedAt) > s.Config.RefreshReuseGrace {
-			s.revokeReplayed(ctx, client.ID, rt.FamilyID)
+			s.revokeReplayed(ctx, oauth.GrantRefreshToken, rt.FamilyID)
 		}
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was already used")
 	}
@@ -233,7 +236,7 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 	case errors.Is(err, store.ErrRevoked):
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was revoked")
 	case errors.Is(err, store.ErrConsumed):
-		s.revokeReplayed(ctx, client.ID, rt.FamilyID) // lost a race with another use of the same token
+		s.revokeReplayed(ctx, oauth.GrantRefreshToken, rt.FamilyID) // lost a race with another use of the same token
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was already used")
 	case errors.Is(err, store.ErrNotFound):
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid or expired")
@@ -254,12 +257,40 @@ func (s *Server) mint(ctx context.Context, clientID, scope, resource string, u s
 	return token, claims.ExpiresAt - claims.IssuedAt, nil
 }
 
-func (s *Server) revokeReplayed(ctx context.Context, clientID, familyID string) {
+// revokeReplayed revokes the token family of a replayed authorization code or refresh token
+// (grant says which).
+func (s *Server) revokeReplayed(ctx context.Context, grant, familyID string) {
+	if grant == oauth.GrantAuthorizationCode {
+		s.Metrics.Count(ctx, obs.CodeReplay)
+	} else {
+		s.Metrics.Count(ctx, obs.RefreshTokenReuse)
+	}
 	if err := s.Store.RevokeFamily(ctx, familyID); err != nil {
-		s.log().ErrorContext(ctx, "token family could not be revoked", "route", PathToken, "client_id", clientID, "error", err.Error())
+		s.log().ErrorContext(ctx, "replay detected: token family could not be revoked", "outcome", "revoke_failed", "grant_type", grant, "error", err.Error())
 		return
 	}
-	s.log().WarnContext(ctx, "replay detected: token family revoked", "route", PathToken, "client_id", clientID, "outcome", "family_revoked")
+	s.log().WarnContext(ctx, "replay detected: token family revoked", "outcome", "family_revoked", "grant_type", grant)
+}
+
+// claimedClientID is the client id a request that failed client authentication names (in its
+// Basic credentials or its form), for the log line: only a value shaped like Authbridge's
+// client ids is kept, so a secret sent in the wrong field never reaches the logs.
+func claimedClientID(r *http.Request, form url.Values) string {
+	creds, _ := oauth.ParseClientCredentials(r.Header.Get("Authorization"), form)
+	id := creds.ClientID
+	if id == "" {
+		id = form.Get("client_id")
+	}
+	rest, ok := strings.CutPrefix(id, oauth.PrefixClientID)
+	if !ok || len(rest) != 43 {
+		return ""
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return ""
+		}
+	}
+	return id
 }
 
 func (s *Server) unavailable(ctx context.Context, err error) *oauth.Error {

@@ -74,11 +74,7 @@ func (s *SignIn) Authenticate(ctx context.Context, code, verifier, ipAddress, us
 		UserAgent:    userAgent,
 	})
 	if err != nil {
-		var httpErr workos_errors.HTTPError
-		if errors.As(err, &httpErr) && httpErr.Code >= 400 && httpErr.Code < 500 && httpErr.Code != http.StatusUnauthorized {
-			return Identity{}, fmt.Errorf("%w: %s", ErrRejected, httpErr.ErrorCode)
-		}
-		return Identity{}, fmt.Errorf("upstream: authenticate: %w", err)
+		return Identity{}, authenticateError(err)
 	}
 	id := Identity{
 		UserID:         resp.User.ID,
@@ -113,4 +109,68 @@ func sessionID(accessToken string) string {
 		return ""
 	}
 	return claims.SID
+}
+
+// authenticateError classifies a failed code exchange: a 4xx other than 401 is WorkOS refusing
+// this sign-in (ErrRejected); anything else is an outage. The error's text carries WorkOS's
+// status, error code and request id only: workos-go's own error text can include WorkOS's
+// message and a pending_authentication_token, which must not reach the logs.
+func authenticateError(err error) error {
+	status, code, requestID, ok := workosStatus(err)
+	if !ok {
+		return fmt.Errorf("upstream: authenticate: %w", err) // transport: no WorkOS answer to leak
+	}
+	code = errorWord(code)
+	if status >= 400 && status < 500 && status != http.StatusUnauthorized {
+		return fmt.Errorf("%w: %d %s", ErrRejected, status, code)
+	}
+	return fmt.Errorf("upstream: authenticate: WorkOS answered %d %s (request id %s)", status, code, errorWord(requestID))
+}
+
+// workosStatus reads the HTTP status, WorkOS error code and request id from any of workos-go's
+// error types: HTTPError, and the structured authentication errors that embed it.
+func workosStatus(err error) (status int, code, requestID string, ok bool) {
+	var h *workos_errors.HTTPError
+	var v workos_errors.HTTPError
+	var ev *workos_errors.EmailVerificationRequiredError
+	var me *workos_errors.MFAEnrollmentError
+	var mc *workos_errors.MFAChallengeError
+	var ose *workos_errors.OrganizationSelectionRequiredError
+	var sso *workos_errors.SSORequiredError
+	var oam *workos_errors.OrganizationAuthenticationMethodsRequiredError
+	switch {
+	case errors.As(err, &v):
+		h = &v
+	case errors.As(err, &h):
+	case errors.As(err, &ev):
+		h = &ev.HTTPError
+	case errors.As(err, &me):
+		h = &me.HTTPError
+	case errors.As(err, &mc):
+		h = &mc.HTTPError
+	case errors.As(err, &ose):
+		h = &ose.HTTPError
+	case errors.As(err, &sso):
+		h = &sso.HTTPError
+	case errors.As(err, &oam):
+		h = &oam.HTTPError
+	}
+	if h == nil || h.Code == 0 {
+		return 0, "", "", false
+	}
+	return h.Code, h.ErrorCode, h.RequestID, true
+}
+
+// errorWord keeps an identifier from WorkOS (an error code, a request id) only if it is a plain
+// word of at most 64 characters, so nothing else WorkOS sends ends up in an error's text.
+func errorWord(s string) string {
+	if s == "" || len(s) > 64 {
+		return "-"
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return "-"
+		}
+	}
+	return s
 }

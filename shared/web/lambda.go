@@ -35,7 +35,8 @@ func LambdaHandler(h http.Handler, log *slog.Logger) ProxyHandler {
 		}
 		resp, err := adapter.ProxyWithContext(ctx, ev)
 		if err != nil {
-			log.WarnContext(ctx, "event could not be converted", "error", err.Error())
+			// Not err's text: it can quote the request's URL, query string included.
+			log.WarnContext(ctx, "event could not be converted", "outcome", "invalid_request", "reason", "the event is not a valid HTTP request")
 			return badEvent("malformed request"), nil
 		}
 		return resp, nil
@@ -66,7 +67,7 @@ func Recover(h http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
-				log.ErrorContext(r.Context(), "panic while handling request", "panic", slog.AnyValue(v).String())
+				log.ErrorContext(r.Context(), "panic while handling request", "outcome", "server_error", "panic", slog.AnyValue(v).String())
 				w.Header().Set("Cache-Control", "no-store")
 				JSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})
 			}

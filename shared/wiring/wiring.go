@@ -20,17 +20,22 @@ import (
 
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/config"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/tokens"
 	"github.com/authbridge/authbridge/shared/upstream"
 	"github.com/authbridge/authbridge/shared/web"
 )
 
-// Function is one Lambda function's configuration, logger and AWS configuration.
+// Function is one Lambda function's configuration, logger, metrics and AWS configuration.
 type Function struct {
 	Config config.Config
-	Log    *slog.Logger
-	AWS    aws.Config
+	// Log writes JSON lines (with LoggingConfig LogFormat JSON) through lambdacontext's handler,
+	// completed by obs.NewHandler: every line has requestId, route, client_id and outcome.
+	Log *slog.Logger
+	// Metrics writes EMF lines to stdout, with the Lambda function's name as Function.
+	Metrics *obs.Metrics
+	AWS     aws.Config
 }
 
 // coldStartTimeout bounds the calls made at cold start (KMS public keys, the WorkOS secret).
@@ -39,7 +44,7 @@ const coldStartTimeout = 5 * time.Second
 // New reads the configuration and the AWS configuration; on error it logs and exits, so
 // Lambda reports an init failure instead of serving with a broken configuration.
 func New() *Function {
-	log := slog.New(lambdacontext.NewLogHandler())
+	log := slog.New(obs.NewHandler(lambdacontext.NewLogHandler()))
 	cfg, err := config.FromEnv()
 	if err != nil {
 		fatal(log, "invalid configuration", err)
@@ -49,20 +54,27 @@ func New() *Function {
 	if err != nil {
 		fatal(log, "aws configuration", err)
 	}
-	return &Function{Config: cfg, Log: log, AWS: awsCfg}
+	metrics := obs.NewMetrics(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"))
+	return &Function{Config: cfg, Log: log, Metrics: metrics, AWS: awsCfg}
 }
 
-// Server returns an authserver.Server with the configuration and logger set.
+// Server returns an authserver.Server with the configuration, logger and metrics set.
 func (f *Function) Server() *authserver.Server {
-	return &authserver.Server{Config: f.Config, Log: f.Log}
+	return &authserver.Server{Config: f.Config, Log: f.Log, Metrics: f.Metrics}
 }
 
-// Store returns the DynamoDB store for TABLE_NAME.
+// Store returns the DynamoDB store for TABLE_NAME; each DynamoDB call's latency is a
+// DynamoDBLatency metric.
 func (f *Function) Store() *store.Store {
 	if f.Config.TableName == "" {
 		fatal(f.Log, "invalid configuration", errString("TABLE_NAME is required"))
 	}
-	return store.New(dynamodb.NewFromConfig(f.AWS), f.Config.TableName)
+	return store.New(dynamodb.NewFromConfig(f.AWS, f.DynamoDBMetrics), f.Config.TableName)
+}
+
+// DynamoDBMetrics is a dynamodb.Options function that records each call's latency.
+func (f *Function) DynamoDBMetrics(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, f.Metrics.AWSLatency(obs.DynamoDBLatency))
 }
 
 // Minter returns the KMS token minter for SIGNING_KEY_ID.
@@ -70,7 +82,13 @@ func (f *Function) Minter() *tokens.Minter {
 	if f.Config.SigningKeyID == "" {
 		fatal(f.Log, "invalid configuration", errString("SIGNING_KEY_ID is required"))
 	}
-	return tokens.NewMinter(kms.NewFromConfig(f.AWS), f.Config.SigningKeyID, f.Config.Issuer, f.Config.AccessTokenTTL)
+	return tokens.NewMinter(kms.NewFromConfig(f.AWS), f.Config.SigningKeyID, f.Config.Issuer, f.Config.AccessTokenTTL).
+		WithSignObserver(f.KMSSignMetrics)
+}
+
+// KMSSignMetrics records the latency of a kms:Sign call (tokens.Minter.WithSignObserver).
+func (f *Function) KMSSignMetrics(ctx context.Context, elapsed time.Duration, _ error) {
+	f.Metrics.Latency(ctx, obs.KMSSignLatency, elapsed)
 }
 
 // KeySet loads the public keys of ACCEPTED_KEY_IDS from KMS, once per cold start.
