@@ -72,6 +72,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := s.SignIn.Authenticate(ctx, code, verifier, web.ClientIP(r), r.UserAgent())
 	if errors.Is(err, upstream.ErrRejected) {
+		// err names WorkOS's status and error code only (upstream keeps WorkOS's text out).
+		s.log().InfoContext(ctx, "workos refused the sign-in", "outcome", "upstream_rejected", "error", err.Error())
 		s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonUpstreamRejected))
 		redirect(oauth.ErrAccessDenied("sign-in was not accepted"))
 		return

@@ -66,10 +66,7 @@ func SetClientID(ctx context.Context, clientID string) {
 
 // RequestID returns the request's id: Lambda's request id in Lambda, else Scope's.
 func RequestID(ctx context.Context) string {
-	if ctx == nil {
-		return ""
-	}
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
+	if lc, ok := lambdaContext(ctx); ok {
 		return lc.AwsRequestID
 	}
 	if sc := scopeOf(ctx); sc != nil {

@@ -42,7 +42,7 @@ func topLevel(t *testing.T, line string) map[string]any {
 	return out
 }
 
-// serve runs h behind Scope for one request and returns the log lines written to buf.
+// serve runs h behind Scope for one request.
 func serve(ctx context.Context, h http.HandlerFunc) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://example.com/api/ext/auth/token", nil)
 	Scope("/api/ext/auth/token", h).ServeHTTP(nopWriter{}, req)
