@@ -12,5 +12,5 @@ import (
 
 func main() {
 	fn := wiring.New()
-	lambda.Start(guard.New(fn.Config, fn.KeySet(), fn.Log).Handle)
+	lambda.Start(guard.New(fn.Config, fn.KeySet(), fn.Log).WithMetrics(fn.Metrics).Handle)
 }

@@ -4,10 +4,11 @@ package main
 
 import (
 	"github.com/authbridge/authbridge/shared/mcpserver"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
 func main() {
 	fn := wiring.New()
-	fn.Serve(mcpserver.New(fn.Config, fn.SignIn().Client(), fn.Log).Handler())
+	fn.Serve(obs.Scope("/mcp", mcpserver.New(fn.Config, fn.SignIn().Client(), fn.Log).Handler()))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authbridge/authbridge/shared/config"
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/tokens"
 )
 
@@ -32,6 +33,8 @@ type Authorizer struct {
 	required oauth.Scope
 	cache    *tokenCache
 	log      *slog.Logger
+	metrics  *obs.Metrics
+	allowed  *obs.Tally // allows are summed: one EMF line per second at most, not per request
 	now      func() time.Time
 
 	// resources memoizes the policy resources of the last stage and route: every function
@@ -65,6 +68,13 @@ func New(cfg config.Config, keys *tokens.KeySet, log *slog.Logger) *Authorizer {
 func (a *Authorizer) WithClock(now func() time.Time) *Authorizer {
 	a.now = now
 	a.verifier.WithClock(now)
+	return a
+}
+
+// WithMetrics makes the authorizer count allows and denials by reason (EMF).
+func (a *Authorizer) WithMetrics(m *obs.Metrics) *Authorizer {
+	a.metrics = m
+	a.allowed = m.Tally(obs.AuthorizerAllow, time.Second)
 	return a
 }
 
@@ -116,8 +126,10 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 		a.log.InfoContext(ctx, "request refused", "outcome", "forbidden", "reason", "insufficient_scope",
 			"method", arn.Method, "path", arn.Path, "sub", e.id.Subject, "client_id", e.id.ClientID, "jti", e.id.JTI,
 			"scope", e.id.Scope.String(), "required", a.required.String())
+		a.metrics.Count(ctx, obs.AuthorizerDeny, obs.Reason("insufficient_scope"))
 		return policy(e.id.Subject, "Deny", a.policyResources(arn.Stage, route), nil), nil
 	}
+	a.allowed.Add(ctx)
 	if a.log.Enabled(ctx, slog.LevelDebug) {
 		a.log.DebugContext(ctx, "request allowed", "outcome", "allow", "method", arn.Method, "path", arn.Path,
 			"sub", e.id.Subject, "client_id", e.id.ClientID, "jti", e.id.JTI)
@@ -165,6 +177,7 @@ func (a *Authorizer) unauthorized(ctx context.Context, arn MethodARN, route Rout
 	}
 	a.log.InfoContext(ctx, "request refused", "outcome", "unauthorized", "reason", reason, "detail", detail,
 		"method", arn.Method, "path", arn.Path, "resource", route.Resource)
+	a.metrics.Count(ctx, obs.AuthorizerDeny, obs.Reason(reason))
 	return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 }
 

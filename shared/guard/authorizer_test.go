@@ -1,6 +1,7 @@
 package guard_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,6 +22,7 @@ import (
 	"github.com/authbridge/authbridge/shared/guard"
 	"github.com/authbridge/authbridge/shared/guard/gatewaytest"
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 )
 
 // TestAuthorizerAllows: a token from the token function's signer opens the MCP route; the
@@ -331,5 +333,41 @@ func TestChallenges(t *testing.T) {
 	}
 	if got := guard.InsufficientScopeChallenge(oauth.Scope{"mcp:tools", "orgs:read"}, prm); got != `Bearer error="insufficient_scope", scope="mcp:tools orgs:read", resource_metadata="`+prm+`"` {
 		t.Error(got)
+	}
+}
+
+// Issue 5: the authorizer counts allows (summed per second) and denials by reason (EMF).
+func TestAuthorizerMetrics(t *testing.T) {
+	f := newFixture(t, nil)
+	var buf bytes.Buffer
+	f.auth.WithMetrics(obs.NewMetrics(&buf, "AuthorizerFunction"))
+	ctx := context.Background()
+	good := f.mint(t, "mcp:tools")
+	for range 3 {
+		if _, err := f.auth.Handle(ctx, gatewaytest.Default.AuthorizerEvent(request("POST", "/mcp", "Bearer "+good))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = f.auth.Handle(ctx, gatewaytest.Default.AuthorizerEvent(request("POST", "/mcp", "Bearer not.a.token")))
+	_, _ = f.auth.Handle(ctx, gatewaytest.Default.AuthorizerEvent(request("POST", "/mcp")))
+	sums := map[string]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatalf("EMF line is not JSON: %q", line)
+		}
+		if v, ok := doc[obs.AuthorizerAllow].(float64); ok {
+			sums["allow"] += v
+		}
+		if v, ok := doc[obs.AuthorizerDeny].(float64); ok {
+			sums["deny:"+doc[obs.DimReason].(string)] += v
+		}
+	}
+	if sums["deny:malformed_token"] != 1 || sums["deny:missing_token"] != 1 {
+		t.Fatalf("denials by reason: %v", sums)
+	}
+	// The first allow is written at once, the next two within the same second are pending.
+	if sums["allow"] != 1 {
+		t.Fatalf("allow lines sum to %v before the interval, want 1", sums["allow"])
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authbridge/authbridge/shared/guard"
 	"github.com/authbridge/authbridge/shared/guard/gatewaytest"
+	"github.com/authbridge/authbridge/shared/obs"
 )
 
 // The authorizer's cost per request, measured on events built as API Gateway sends them and
@@ -33,7 +34,8 @@ func benchAuthorizer(b *testing.B, n int) (*fixture, []events.APIGatewayCustomAu
 	b.Helper()
 	f := newFixture(b, nil)
 	// Production logs JSON at INFO (an Allow is logged at DEBUG only).
-	f.auth = guard.New(f.cfg, f.keys, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	f.auth = guard.New(f.cfg, f.keys, slog.New(slog.NewJSONHandler(io.Discard, nil))).
+		WithMetrics(obs.NewMetrics(io.Discard, "AuthorizerFunction")) // as deployed: one EMF line per request
 	evs := make([]events.APIGatewayCustomAuthorizerRequestTypeRequest, n)
 	toks := make([]string, n)
 	for i := range evs {

@@ -14,6 +14,7 @@ import (
 	"github.com/authbridge/authbridge/shared/config"
 	"github.com/authbridge/authbridge/shared/guard"
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
 )
 
 // JSON-RPC error codes of the refusals this package writes itself. JSON-RPC 2.0 §5.1 leaves
@@ -70,6 +71,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.unauthorized(w, r, prm, "no_identity", err)
 		return
 	}
+	obs.SetClientID(ctx, who.ClientID) // every later log line of this request names the client
 	// Defence in depth, MCP authorization: tokens are accepted only for this resource
 	// (RFC 8707 audience), and not after exp (RFC 7519 §4.1.4) — the gateway may have
 	// cached the authorizer's Allow for up to its TTL.
