@@ -15,13 +15,15 @@ TEST_ENV := AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(TEST_DDB_PORT) \
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: test
 test: ## Install and start DynamoDB Local and local-kms, run every Go test, stop them
 	@./infra/local/services.sh start test $(TEST_DDB_PORT) $(TEST_KMS_PORT)
 	@trap './infra/local/services.sh stop test' EXIT; \
 	$(TEST_ENV) go test -count=1 ./...
+	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory stack-test
 
 .PHONY: services
 services: ## Start DynamoDB Local and local-kms on the test ports and print the variables to export
@@ -57,3 +59,72 @@ build-%Function:
 stack-test: ## Check make dev's promises: URLs printed, one instance at a time, loopback only, Ctrl-C stops everything
 	@./infra/local/services.sh install
 	@./infra/local/stack_test.sh
+
+# End-to-end tests (infra/e2e, Node's test runner): the MCP TypeScript SDK as the client and
+# headless Chromium (Debian's chromium + playwright-core) against two stacks started like
+# `make dev`: at the root (E2E_PORT) and under the /Prod stage (E2E_STAGE_PORT), with short
+# access tokens so the SDK's refresh is exercised. A stack on port P also uses P+100 (WorkOS
+# emulator), P+1599 (local-kms) and P+5000 (DynamoDB Local). Screenshots: test-artifacts/.
+E2E_PORT ?= 3300
+E2E_STAGE_PORT ?= 4100
+E2E_ACCESS_TOKEN_TTL ?= 2s
+BENCH_PORT ?= 3900
+BENCH_RUNS ?= 7
+BENCH_WARM ?= 30
+CHROMIUM ?= /usr/bin/chromium
+E2E_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+infra/e2e/node_modules/.package-lock.json: infra/e2e/package.json infra/e2e/package-lock.json
+	@cd infra/e2e && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: e2e-deps
+e2e-deps: infra/e2e/node_modules/.package-lock.json ## Install what the end-to-end tests need (Debian's chromium, infra/e2e's npm packages, local services)
+	@[ -x $(CHROMIUM) ] || { echo "e2e: installing chromium (apt-get)" >&2; \
+		$(E2E_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(E2E_SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; }
+	@./infra/local/services.sh install
+
+.PHONY: e2e
+e2e: e2e-deps ## End-to-end tests: MCP TypeScript SDK + headless Chromium against the local stack, with and without /Prod
+	@mkdir -p test-artifacts
+	@trap './infra/local/stack.sh down e2e; ./infra/local/stack.sh down e2e-prod' EXIT; \
+	STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s" ./infra/local/stack.sh up e2e $(E2E_PORT) >/dev/null & root=$$!; \
+	STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s" ./infra/local/stack.sh up e2e-prod $(E2E_STAGE_PORT) Prod >/dev/null & prod=$$!; \
+	wait $$root; r1=$$?; wait $$prod; r2=$$?; [ $$r1 = 0 ] && [ $$r2 = 0 ] || { echo "e2e: a stack did not start" >&2; exit 1; }; \
+	(cd infra/e2e && CHROMIUM_PATH=$(CHROMIUM) E2E_STACKS=e2e,e2e-prod node --test \
+		--test-reporter=spec --test-reporter-destination=stdout \
+		--test-reporter=junit --test-reporter-destination=../../test-artifacts/e2e-junit.xml test/)
+
+.PHONY: bench-e2e
+bench-e2e: infra/e2e/node_modules/.package-lock.json ## Print the time of a full MCP sign-in flow and of a warm tool call (medians of BENCH_RUNS / BENCH_WARM)
+	@./infra/local/services.sh install
+	@trap './infra/local/stack.sh down bench' EXIT; \
+	./infra/local/stack.sh up bench $(BENCH_PORT) >/dev/null || exit 1; \
+	(cd infra/e2e && BENCH_STACK=bench BENCH_RUNS=$(BENCH_RUNS) BENCH_WARM=$(BENCH_WARM) node bench/bench.mjs)
+
+# Signing-key rotation on the local stack (infra/rotation): a token signed before the
+# rotation works until its key is retired; JWKS lists both keys meanwhile. Starts its own
+# stack like `make dev` on ROTATION_PORT (+100 WorkOS, +1599 local-kms, +5000 DynamoDB Local).
+ROTATION_PORT ?= 3950
+
+.PHONY: rotation-test
+rotation-test: ## Rotate the signing key on a local stack: old tokens work until their key is retired (~25 s)
+	@./infra/local/services.sh install
+	@ROTATION_STACK=1 ROTATION_PORT=$(ROTATION_PORT) go test -count=1 -v -run TestSigningKeyRotation ./infra/rotation/
+
+# sam local invoke (AWS SAM CLI and Docker): `make invoke-token` builds TokenFunction with
+# sam and invokes it with events/token.json (EVENT=events/<file>.json for another case;
+# authorizer and mcp default to their first event). Placeholders are filled by events/render
+# from ISSUER, SIGNING_KEY_ID and your AWS credentials (events/README.md); SAM_ARGS go to
+# sam local invoke, e.g. SAM_ARGS="--config-env dev --env-vars env.json".
+SAM ?= sam
+SAM_ARGS ?= --config-env dev
+
+invoke-%: ## sam local invoke a function with its event from events/ (make invoke-token; EVENT=, SAM_ARGS=)
+	@[ -f functions/$*/main.go ] || { echo "invoke: no functions/$* (one of: $(FUNCTIONS))" >&2; exit 1; }
+	@fn=$$(echo '$*' | sed -E 's/(^|-)([a-z])/\U\2/g')Function; \
+	ev=$${EVENT:-$$(ls events/$*.json events/$*-*.json 2>/dev/null | head -1)}; \
+	[ -n "$$ev" ] || { echo "invoke: no event for $* in events/ (set EVENT=)" >&2; exit 1; }; \
+	mkdir -p .aws-sam && go run ./events/render $$ev > .aws-sam/event-$*.json || exit 1; \
+	echo "invoke: $$fn with $$ev" >&2; \
+	$(SAM) build $$fn && $(SAM) local invoke $$fn -e .aws-sam/event-$*.json $(SAM_ARGS)

@@ -26,6 +26,11 @@ type ServerMetadata struct {
 	ScopesSupported                        []string `json:"scopes_supported"`
 	AuthorizationResponseISSParameter      bool     `json:"authorization_response_iss_parameter_supported"`
 	ClientIDMetadataDocumentSupported      bool     `json:"client_id_metadata_document_supported"`
+	// Required by OpenID Discovery §3; MCP clients read this document at
+	// {issuer}/.well-known/openid-configuration (the only one an issuer with a stage path
+	// can serve) and validate it as OIDC metadata. Authbridge issues no ID tokens.
+	SubjectTypesSupported            []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
 }
 
 // Metadata computes the RFC 8414 document from the configuration.
@@ -47,6 +52,8 @@ func (s *Server) Metadata() ServerMetadata {
 		RevocationEndpointAuthMethodsSupported: authMethods,
 		ScopesSupported:                        c.Scopes,
 		AuthorizationResponseISSParameter:      true, // RFC 9207
+		SubjectTypesSupported:                  []string{"public"},
+		IDTokenSigningAlgValuesSupported:       []string{"ES256"},
 	}
 }
 

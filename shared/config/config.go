@@ -40,6 +40,7 @@ type Config struct {
 	ConsentTTL         time.Duration // CONSENT_TTL, default 720h
 	UnusedClientTTL    time.Duration // UNUSED_CLIENT_TTL, default 24h
 	AuthorizerCacheTTL time.Duration // not read here: the gateway's cache is a template parameter
+	ClockLeeway        time.Duration // CLOCK_LEEWAY, default 30s, at most 60s: skew tolerated on exp/nbf
 
 	WorkOSEndpoint        string // WORKOS_ENDPOINT, default https://api.workos.com
 	WorkOSClientID        string // WORKOS_CLIENT_ID
@@ -120,6 +121,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		{"CODE_TTL", &c.CodeTTL, 5 * time.Minute, 5 * time.Minute}, // ARCHITECTURE.md: ≤ 5 minutes
 		{"CONSENT_TTL", &c.ConsentTTL, 720 * time.Hour, 8760 * time.Hour},
 		{"UNUSED_CLIENT_TTL", &c.UnusedClientTTL, 24 * time.Hour, 8760 * time.Hour},
+		{"CLOCK_LEEWAY", &c.ClockLeeway, 30 * time.Second, time.Minute}, // ARCHITECTURE.md: ≤ 60 s
 	}
 	for _, d := range durations {
 		*d.dst = d.def
@@ -128,7 +130,7 @@ func Parse(getenv func(string) string) (Config, error) {
 			continue
 		}
 		v, err := time.ParseDuration(raw)
-		if err != nil || v < 0 || v > d.max || (v < time.Second && !(v == 0 && d.name == "REFRESH_REUSE_GRACE")) {
+		if err != nil || v < 0 || v > d.max || (v < time.Second && !(v == 0 && (d.name == "REFRESH_REUSE_GRACE" || d.name == "CLOCK_LEEWAY"))) {
 			fail("%s must be a duration between 1s and %s, got %q", d.name, d.max, raw)
 			continue
 		}

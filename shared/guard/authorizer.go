@@ -55,7 +55,7 @@ func New(cfg config.Config, keys *tokens.KeySet, log *slog.Logger) *Authorizer {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Authorizer{
-		verifier: tokens.NewVerifier(keys, cfg.Issuer, Leeway),
+		verifier: tokens.NewVerifier(keys, cfg.Issuer, cfg.ClockLeeway),
 		routes:   NewRoutes(cfg.Issuer, cfg.Resources),
 		required: cfg.RequiredScopes,
 		cache:    newTokenCache(DefaultCacheSize),

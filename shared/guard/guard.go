@@ -19,8 +19,8 @@ import (
 	"github.com/authbridge/authbridge/shared/tokens"
 )
 
-// Leeway is the clock skew tolerated on exp and nbf, by the authorizer and by the MCP
-// function's second look at exp (ARCHITECTURE.md: at most 60 s).
+// Leeway is the default clock skew tolerated on exp and nbf, by the authorizer and by the
+// MCP function's second look at exp (config CLOCK_LEEWAY; ARCHITECTURE.md: at most 60 s).
 const Leeway = 30 * time.Second
 
 // Keys of the authorizer context (API Gateway passes them to the MCP function in

@@ -79,7 +79,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.unauthorized(w, r, prm, "wrong_audience", fmt.Errorf("aud %q, want %q", who.Audience, route.Resource))
 		return
 	}
-	if !s.now().Before(who.ExpiresAt.Add(guard.Leeway)) {
+	if !s.now().Before(who.ExpiresAt.Add(s.leeway)) {
 		s.unauthorized(w, r, prm, "expired", fmt.Errorf("exp %d", who.ExpiresAt.Unix()))
 		return
 	}

@@ -46,6 +46,7 @@ type Server struct {
 	dir      Directory
 	log      *slog.Logger
 	now      func() time.Time
+	leeway   time.Duration // CLOCK_LEEWAY: skew tolerated on the token's exp
 
 	mcp     *mcp.Server
 	handler http.Handler
@@ -61,6 +62,7 @@ func New(cfg config.Config, dir Directory, log *slog.Logger) *Server {
 		origins:  map[string]bool{cfg.IssuerOrigin(): true},
 		routes:   guard.NewRoutes(cfg.Issuer, cfg.Resources),
 		required: cfg.RequiredScopes,
+		leeway:   cfg.ClockLeeway,
 		scopes:   map[string]oauth.Scope{},
 		dir:      dir,
 		log:      log,
@@ -87,7 +89,7 @@ func New(cfg config.Config, dir Directory, log *slog.Logger) *Server {
 	})
 	// The SDK hands tools the caller through RequestExtra.TokenInfo; its bearer middleware is
 	// fed the identity this package has already checked (see serve), never a token it parses.
-	bridge := auth.RequireBearerToken(s.tokenInfo, &auth.RequireBearerTokenOptions{ClockSkew: guard.Leeway})
+	bridge := auth.RequireBearerToken(s.tokenInfo, &auth.RequireBearerTokenOptions{ClockSkew: s.leeway})
 	s.handler = bridge(sdk)
 	return s
 }
