@@ -1,11 +1,11 @@
 package lambdarun_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/authbridge/authbridge/shared/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,22 +71,7 @@ func fnBootstrap(t *testing.T) string {
 	return bootstrap
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testenv.Buffer
 
 func start(t *testing.T, out *syncBuffer, fns ...lambdarun.Function) *lambdarun.Runner {
 	t.Helper()

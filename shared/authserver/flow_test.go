@@ -38,7 +38,7 @@ type stack struct {
 	Server *authserver.Server
 	Store  *store.Store
 	Keys   *tokens.KeySet
-	Logs   *strings.Builder
+	Logs   *testenv.Buffer
 	DB     *dynamodb.Client // the DynamoDB Local client, to inspect Table directly
 	Table  string
 	clock  *testClock
@@ -114,7 +114,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		t.Fatalf("keys: %v", err)
 	}
 	clock := &testClock{}
-	logs := &strings.Builder{}
+	logs := &testenv.Buffer{}
 	st := store.New(ddb, table).WithClock(clock.now)
 	srv := &authserver.Server{
 		Config: cfg,
@@ -122,16 +122,12 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		Minter: tokens.NewMinter(kmsClient, keyID, issuer, cfg.AccessTokenTTL).WithClock(clock.now),
 		Keys:   keys,
 		SignIn: upstream.NewSignIn(workos.URL, workosemu.DefaultAPIKey, workosemu.DefaultClientID, issuer+authserver.PathCallback),
-		Log:    slog.New(slog.NewJSONHandler(&lockedWriter{b: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    clock.now,
 	}
 	handler = srv.Routes()
 	return &stack{Issuer: issuer, Server: srv, Store: st, Keys: keys, Logs: logs, DB: ddb, Table: table, clock: clock}
 }
-
-type lockedWriter struct{ b *strings.Builder }
-
-func (w *lockedWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
 
 // browser is a person's browser: it keeps cookies and does not follow redirects, so the
 // test can see each hop.

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,25 +46,8 @@ type stack struct {
 	cfg    config.Config
 	auth   *guard.Authorizer
 	mcp    web.ProxyHandler // what functions/mcp passes to lambda.Start
-	logs   *lockedBuilder
+	logs   *testenv.Buffer
 	minter *tokens.Minter
-}
-
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func repoRoot() string {
@@ -103,7 +85,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuilder{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	signIn := upstream.NewSignIn(cfg.WorkOSEndpoint, cfg.WorkOSAPIKey, cfg.WorkOSClientID, cfg.Endpoint("/api/ext/auth/callback"))
 	return &stack{
