@@ -18,12 +18,13 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: test
-test: ## Install and start DynamoDB Local and local-kms, run every Go test, stop them
+test: ## Everything CI runs: Go tests against DynamoDB Local and local-kms, end-to-end, make dev and key-rotation checks
 	@./infra/local/services.sh start test $(TEST_DDB_PORT) $(TEST_KMS_PORT)
 	@trap './infra/local/services.sh stop test' EXIT; \
 	$(TEST_ENV) go test -count=1 ./...
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory stack-test
+	@$(MAKE) --no-print-directory rotation-test
 
 .PHONY: services
 services: ## Start DynamoDB Local and local-kms on the test ports and print the variables to export
