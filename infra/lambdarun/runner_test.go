@@ -140,8 +140,17 @@ func TestEnvironmentAndOutput(t *testing.T) {
 	if _, err := invoke(t, r, "Fn", `{"action":"print"}`); err != nil {
 		t.Fatal(err)
 	}
+	// The function's output reaches the writer through pipes, after the invocation answered:
+	// wait for it (bounded) rather than read it at once.
+	wanted := []string{"[Fn] hello from fn\n", "[Fn] and from stderr\n", "[Fn] START RequestId: ", "INIT REPORT(durationMs: "}
 	logs := out.String()
-	for _, want := range []string{"[Fn] hello from fn\n", "[Fn] and from stderr\n", "[Fn] START RequestId: ", "INIT REPORT(durationMs: "} {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); logs = out.String() {
+		if containsAll(logs, wanted) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range wanted {
 		if !strings.Contains(logs, want) {
 			t.Errorf("output lacks %q:\n%s", want, logs)
 		}
@@ -319,4 +328,13 @@ func TestStartErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
