@@ -129,3 +129,9 @@ invoke-%: ## sam local invoke a function with its event from events/ (make invok
 	mkdir -p .aws-sam && go run ./events/render $$ev > .aws-sam/event-$*.json || exit 1; \
 	echo "invoke: $$fn with $$ev" >&2; \
 	$(SAM) build $$fn && $(SAM) local invoke $$fn -e .aws-sam/event-$*.json $(SAM_ARGS)
+
+.PHONY: bench
+bench: ## Authorizer and token-verification benchmarks (go test -bench) against local-kms: fresh vs repeated token vs raw ES256
+	@./infra/local/services.sh start bench-aws $(TEST_DDB_PORT) $(TEST_KMS_PORT)
+	@trap './infra/local/services.sh stop bench-aws' EXIT; \
+	$(TEST_ENV) go test -run '^$$' -bench 'Authorizer|RawES256|Verify' -benchtime 2s -count 5 ./shared/guard/ ./shared/tokens/
