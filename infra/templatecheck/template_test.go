@@ -97,6 +97,10 @@ var designRoutes = []docRoute{
 	{"POST", "/mcp", "mcp", true},
 	{"GET", "/mcp", "mcp", true},
 	{"DELETE", "/mcp", "mcp", true},
+	// MCP 2025-03-26 fallback paths at the origin (Claude has been seen calling them).
+	{"POST", "/register", "register", false},
+	{"GET", "/authorize", "authorize", false},
+	{"POST", "/token", "token", false},
 }
 
 // TestRoutes: every route of the design (ARCHITECTURE.md when present, the README's
@@ -528,7 +532,8 @@ func TestWAF(t *testing.T) {
 			}
 			limits[str(bm["SearchString"])] = rbs["Limit"]
 		}
-		for path, param := range map[string]string{"/api/ext/auth/register": "WafRegisterRateLimit", "/api/ext/auth/authorize": "WafAuthorizeRateLimit", "/api/ext/auth/token": "WafTokenRateLimit"} {
+		// ENDS_WITH "/register" covers /api/ext/auth/register and the MCP 2025-03-26 fallback /register.
+		for path, param := range map[string]string{"/register": "WafRegisterRateLimit", "/authorize": "WafAuthorizeRateLimit", "/token": "WafTokenRateLimit"} {
 			if limits[path] != s.t.Params[param] {
 				t.Errorf("%s: rate limit %v, want %s", path, limits[path], param)
 			}

@@ -90,5 +90,9 @@ func (s *Server) Routes() http.Handler {
 	mux.Handle(PathCallback, s.CallbackHandler())
 	mux.Handle(PathToken, s.TokenHandler())
 	mux.Handle(PathRevoke, s.RevokeHandler())
+	// MCP 2025-03-26 fallback paths at the origin, for clients without metadata discovery.
+	mux.Handle("/register", s.RegisterHandler())
+	mux.Handle("/authorize", s.AuthorizeHandler())
+	mux.Handle("/token", s.TokenHandler())
 	return web.Recover(mux, s.log())
 }
