@@ -99,6 +99,19 @@ func (r *resolver) resolveString(v any, path string) (string, error) {
 	return s, nil
 }
 
+// resolveList resolves v and requires a list (the values of Fn::Join and Fn::Select).
+func (r *resolver) resolveList(v any, path string, line int) ([]any, error) {
+	val, err := r.resolve(v, path)
+	if err != nil {
+		return nil, err
+	}
+	items, ok := val.([]any)
+	if !ok {
+		return nil, r.errf(path, line, "the values must be a list, got %s", describe(val))
+	}
+	return items, nil
+}
+
 func (r *resolver) eval(in *intrinsic, path string) (any, error) {
 	p := path + " (" + in.Name + ")"
 	switch in.Name {
@@ -142,13 +155,9 @@ func (r *resolver) eval(in *intrinsic, path string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		list, err := r.resolve(args[1], p)
+		items, err := r.resolveList(args[1], p, in.Line)
 		if err != nil {
 			return nil, err
-		}
-		items, ok := list.([]any)
-		if !ok {
-			return nil, r.errf(p, in.Line, "the values must be a list, got %s", describe(list))
 		}
 		parts := make([]string, len(items))
 		for i, it := range items {
@@ -172,13 +181,9 @@ func (r *resolver) eval(in *intrinsic, path string) (any, error) {
 		if err != nil {
 			return nil, r.errf(p, in.Line, "index %q is not a number", is)
 		}
-		list, err := r.resolve(args[1], p)
+		items, err := r.resolveList(args[1], p, in.Line)
 		if err != nil {
 			return nil, err
-		}
-		items, ok := list.([]any)
-		if !ok {
-			return nil, r.errf(p, in.Line, "the values must be a list, got %s", describe(list))
 		}
 		if idx < 0 || idx >= len(items) {
 			return nil, r.errf(p, in.Line, "index %d out of range (%d values)", idx, len(items))
