@@ -96,7 +96,7 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	route, ok := a.routes.ForPath(arn.Path)
 	if !ok {
 		a.log.ErrorContext(ctx, "authorizer attached to a route with no protected resource", "outcome", "error",
-			"reason", "unknown_route", "method", arn.Method, "path", arn.Path)
+			"reason", "unknown_route", "method", arn.Method, "route", arn.Path)
 		return events.APIGatewayCustomAuthorizerResponse{}, errMisconfigured
 	}
 	// RFC 6750 §2.1: one Authorization header with the Bearer scheme, nothing else.
@@ -124,14 +124,14 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	// refused with 403 insufficient_scope (RFC 6750 §3.1), through a Deny policy.
 	if !e.id.HasScopes(a.required) {
 		a.log.InfoContext(ctx, "request refused", "outcome", "forbidden", "reason", "insufficient_scope",
-			"method", arn.Method, "path", arn.Path, "sub", e.id.Subject, "client_id", e.id.ClientID, "jti", e.id.JTI,
+			"method", arn.Method, "route", arn.Path, "sub", e.id.Subject, "client_id", e.id.ClientID, "jti", e.id.JTI,
 			"scope", e.id.Scope.String(), "required", a.required.String())
 		a.metrics.Count(ctx, obs.AuthorizerDeny, obs.Reason("insufficient_scope"))
 		return policy(e.id.Subject, "Deny", a.policyResources(arn.Stage, route), nil), nil
 	}
 	a.allowed.Add(ctx)
 	if a.log.Enabled(ctx, slog.LevelDebug) {
-		a.log.DebugContext(ctx, "request allowed", "outcome", "allow", "method", arn.Method, "path", arn.Path,
+		a.log.DebugContext(ctx, "request allowed", "outcome", "allow", "method", arn.Method, "route", arn.Path,
 			"sub", e.id.Subject, "client_id", e.id.ClientID, "jti", e.id.JTI)
 	}
 	return e.allow, nil
@@ -176,7 +176,7 @@ func (a *Authorizer) unauthorized(ctx context.Context, arn MethodARN, route Rout
 		detail = detail[:200]
 	}
 	a.log.InfoContext(ctx, "request refused", "outcome", "unauthorized", "reason", reason, "detail", detail,
-		"method", arn.Method, "path", arn.Path, "resource", route.Resource)
+		"method", arn.Method, "route", arn.Path, "resource", route.Resource)
 	a.metrics.Count(ctx, obs.AuthorizerDeny, obs.Reason(reason))
 	return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 }
