@@ -45,6 +45,12 @@ type ClientMetadata struct {
 	Scope                   string   `json:"scope,omitempty"`
 }
 
+// knownMetadata are the JSON member names of ClientMetadata.
+var knownMetadata = map[string]bool{
+	"redirect_uris": true, "token_endpoint_auth_method": true, "grant_types": true, "response_types": true,
+	"client_name": true, "client_uri": true, "logo_uri": true, "scope": true,
+}
+
 // Confidential reports whether the client authenticates with a secret.
 func (m ClientMetadata) Confidential() bool { return m.TokenEndpointAuthMethod != AuthMethodNone }
 
@@ -62,15 +68,28 @@ func ParseClientMetadata(body []byte, supported Scope) (ClientMetadata, *Error) 
 		return m, ErrInvalidClientMetadata("request body is not a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&m); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return m, ErrInvalidClientMetadata("%s has the wrong type", typeErr.Field)
-		}
+	var members map[string]json.RawMessage
+	if err := dec.Decode(&members); err != nil {
 		return m, ErrInvalidClientMetadata("request body is not a JSON object")
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return m, ErrInvalidClientMetadata("request body has data after the JSON object")
+	}
+	// Member names are case-sensitive (RFC 8259 §4): encoding/json would read
+	// "Redirect_URIs" as redirect_uris, so only the exact names are decoded; any other
+	// member is ignored, as RFC 7591 §2 requires for unknown metadata.
+	for name := range members {
+		if !knownMetadata[name] {
+			delete(members, name)
+		}
+	}
+	exact, _ := json.Marshal(members)
+	if err := json.Unmarshal(exact, &m); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return m, ErrInvalidClientMetadata("%s has the wrong type", typeErr.Field)
+		}
+		return m, ErrInvalidClientMetadata("request body is not valid client metadata")
 	}
 
 	// RFC 7591 §2: redirect_uris is required for redirect-based flows.

@@ -379,3 +379,16 @@ func FuzzParseClientMetadata(f *testing.F) {
 		}
 	})
 }
+
+// RFC 8259 §4 / RFC 7591 §2: member names are case-sensitive; a differently-cased name is an
+// unknown member and is ignored, not read as the registered one.
+func TestParseClientMetadataMemberNamesAreCaseSensitive(t *testing.T) {
+	_, err := ParseClientMetadata([]byte(`{"Redirect_URIs":["https://a.example/cb"]}`), Scope{"mcp:tools"})
+	if err == nil || err.Code != "invalid_redirect_uri" {
+		t.Fatalf("Redirect_URIs was read as redirect_uris: %v", err)
+	}
+	m, err := ParseClientMetadata([]byte(`{"redirect_uris":["https://a.example/cb"],"Token_Endpoint_Auth_Method":"client_secret_post"}`), Scope{"mcp:tools"})
+	if err != nil || m.TokenEndpointAuthMethod != AuthMethodNone {
+		t.Fatalf("differently-cased auth method must be ignored: %+v, %v", m, err)
+	}
+}
