@@ -38,18 +38,9 @@ type statement struct {
 
 // authorizerRequestEvent is the REQUEST authorizer's input.
 type authorizerRequestEvent struct {
-	Type                            string              `json:"type"`
-	MethodArn                       string              `json:"methodArn"`
-	Resource                        string              `json:"resource"`
-	Path                            string              `json:"path"`
-	HTTPMethod                      string              `json:"httpMethod"`
-	Headers                         map[string]string   `json:"headers"`
-	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
-	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
-	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
-	PathParameters                  map[string]string   `json:"pathParameters"`
-	StageVariables                  map[string]string   `json:"stageVariables"`
-	RequestContext                  requestContext      `json:"requestContext"`
+	Type      string `json:"type"`
+	MethodArn string `json:"methodArn"`
+	requestFields
 }
 
 // authorizerTokenEvent is the TOKEN authorizer's input.
@@ -89,13 +80,7 @@ func (h *Handler) authorize(ctx context.Context, rc *reqCtx, a *Authorizer) (map
 		if a.Type == "TOKEN" {
 			payload, err = json.Marshal(authorizerTokenEvent{Type: "TOKEN", AuthorizationToken: ids[0], MethodArn: arn})
 		} else {
-			rctx := h.requestContext(rc)
-			payload, err = json.Marshal(authorizerRequestEvent{
-				Type: "REQUEST", MethodArn: arn, Resource: rc.route.Path, Path: rc.path, HTTPMethod: rc.r.Method,
-				Headers: rc.headers, MultiValueHeaders: rc.mvHeaders,
-				QueryStringParameters: rc.query, MultiValueQueryStringParameters: rc.mvQuery,
-				PathParameters: rc.pathParams, StageVariables: h.api.StageVariables, RequestContext: rctx,
-			})
+			payload, err = json.Marshal(authorizerRequestEvent{Type: "REQUEST", MethodArn: arn, requestFields: h.requestFields(rc)})
 		}
 		if err != nil {
 			h.log.Error("encoding the authorizer event", "authorizer", a.Name, "err", err)

@@ -261,9 +261,9 @@ func (h *Handler) readRequest(rc *reqCtx) {
 	}
 }
 
-// proxyEvent is API Gateway's Lambda proxy integration event (payload version 1.0),
-// with nulls where API Gateway sends nulls.
-type proxyEvent struct {
+// requestFields are the members the proxy event and the REQUEST authorizer event share,
+// as API Gateway fills them for one request.
+type requestFields struct {
 	Resource                        string              `json:"resource"`
 	Path                            string              `json:"path"`
 	HTTPMethod                      string              `json:"httpMethod"`
@@ -274,8 +274,29 @@ type proxyEvent struct {
 	PathParameters                  map[string]string   `json:"pathParameters"`
 	StageVariables                  map[string]string   `json:"stageVariables"`
 	RequestContext                  requestContext      `json:"requestContext"`
-	Body                            *string             `json:"body"`
-	IsBase64Encoded                 bool                `json:"isBase64Encoded"`
+}
+
+func (h *Handler) requestFields(rc *reqCtx) requestFields {
+	return requestFields{
+		Resource:                        rc.route.Path,
+		Path:                            rc.path,
+		HTTPMethod:                      rc.r.Method,
+		Headers:                         rc.headers,
+		MultiValueHeaders:               rc.mvHeaders,
+		QueryStringParameters:           rc.query,
+		MultiValueQueryStringParameters: rc.mvQuery,
+		PathParameters:                  rc.pathParams,
+		StageVariables:                  h.api.StageVariables,
+		RequestContext:                  h.requestContext(rc),
+	}
+}
+
+// proxyEvent is API Gateway's Lambda proxy integration event (payload version 1.0),
+// with nulls where API Gateway sends nulls.
+type proxyEvent struct {
+	requestFields
+	Body            *string `json:"body"`
+	IsBase64Encoded bool    `json:"isBase64Encoded"`
 }
 
 type requestContext struct {
@@ -344,18 +365,7 @@ func (h *Handler) requestContext(rc *reqCtx) requestContext {
 }
 
 func (h *Handler) proxyEvent(rc *reqCtx, authCtx map[string]any) proxyEvent {
-	ev := proxyEvent{
-		Resource:                        rc.route.Path,
-		Path:                            rc.path,
-		HTTPMethod:                      rc.r.Method,
-		Headers:                         rc.headers,
-		MultiValueHeaders:               rc.mvHeaders,
-		QueryStringParameters:           rc.query,
-		MultiValueQueryStringParameters: rc.mvQuery,
-		PathParameters:                  rc.pathParams,
-		StageVariables:                  h.api.StageVariables,
-		RequestContext:                  h.requestContext(rc),
-	}
+	ev := proxyEvent{requestFields: h.requestFields(rc)}
 	ev.RequestContext.Authorizer = authCtx
 	if len(rc.body) > 0 {
 		var s string
