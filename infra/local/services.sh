@@ -51,10 +51,12 @@ start() {
     port_free "$p" || { log "port $p is already in use: is another stack ($name) running? stop it with '$0 stop $name'"; exit 1; }
   done
   rm -rf "$dir" && mkdir -p "$dir/kms"
-  java -Djava.library.path="$TOOLS/dynamodb/DynamoDBLocal_lib" -jar "$TOOLS/dynamodb/DynamoDBLocal.jar" \
-    -inMemory -sharedDb -disableTelemetry -port "$ddb_port" >"$dir/dynamodb.log" 2>&1 &
+  # Started inside its run folder: DynamoDB Local writes dynamodb-local-metadata.json (a
+  # telemetry id) into its working directory even with -disableTelemetry.
+  (cd "$dir" && exec java -Djava.library.path="$TOOLS/dynamodb/DynamoDBLocal_lib" -jar "$TOOLS/dynamodb/DynamoDBLocal.jar" \
+    -inMemory -sharedDb -disableTelemetry -port "$ddb_port" >"$dir/dynamodb.log" 2>&1) &
   echo $! >"$dir/dynamodb.pid"
-  # local-kms has no bind-address option; it listens on all interfaces (ARCHITECTURE.md).
+  # local-kms has no bind-address option; it listens on all interfaces.
   PORT=$kms_port KMS_REGION=us-east-1 KMS_ACCOUNT_ID=111122223333 KMS_DATA_PATH="$dir/kms" \
     KMS_SEED_PATH="$dir/kms/none.yaml" "$TOOLS/bin/local-kms" >"$dir/kms.log" 2>&1 &
   echo $! >"$dir/kms.pid"

@@ -1,6 +1,6 @@
 // Package workosemu is a local stand-in for the parts of the WorkOS API (User Management /
 // AuthKit) that Authbridge calls through github.com/workos/workos-go/v4. It speaks the wire
-// format that SDK version sends and decodes (see shared/design/WORKOS.md): the hosted
+// format that SDK version sends and decodes (docs/workos-emulator.md): the hosted
 // authorize page, the authenticate endpoint, JWKS, users, organization memberships,
 // organizations and sessions. All state except the signing key lives in memory.
 package workosemu

@@ -44,7 +44,7 @@ func coveredBy(registered []string, runtime string) bool {
 	return false
 }
 
-// MCP authorization with the registration shapes of real MCP clients (real-clients.json):
+// MCP authorization with the registration shapes of real MCP clients (shared/testenv/realclients.json):
 // each registers over HTTP (RFC 7591), and completes authorization (PKCE, RFC 8707
 // resource, consent, WorkOS) for every runtime redirect URI, getting an access token whose
 // aud is the resource (RFC 8707 §2, RFC 9068 §2.2) and a working refresh token.

@@ -6,43 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/testenv"
 )
 
-type realClients struct {
-	Clients []struct {
-		Name                string          `json:"name"`
-		Registration        json.RawMessage `json:"registration"`
-		RuntimeRedirectURIs []string        `json:"runtime_redirect_uris"`
-	} `json:"clients"`
-	MustReject []string `json:"must_reject_redirect_uris"`
-}
-
-func loadRealClients(t *testing.T) realClients {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(), "..", "shared", "clients", "real-clients.json"))
-	if err != nil {
-		raw, err = os.ReadFile("/work/shared/clients/real-clients.json")
-	}
-	if err != nil {
-		t.Fatalf("real-clients.json: %v", err)
-	}
-	var rc realClients
-	if err := json.Unmarshal(raw, &rc); err != nil {
-		t.Fatal(err)
-	}
-	if len(rc.Clients) == 0 || len(rc.MustReject) == 0 {
-		t.Fatal("real-clients.json has no clients or no must_reject_redirect_uris")
-	}
-	return rc
-}
+// loadRealClients is the embedded data set of real MCP clients' registrations.
+func loadRealClients(t *testing.T) testenv.RealClients { return testenv.LoadRealClients(t) }
 
 func (s *stack) postRegister(t *testing.T, contentType, body string) reply {
 	t.Helper()

@@ -118,10 +118,10 @@ func Parse(getenv func(string) string) (Config, error) {
 		{"ACCESS_TOKEN_TTL", &c.AccessTokenTTL, 15 * time.Minute, 24 * time.Hour},
 		{"REFRESH_TOKEN_TTL", &c.RefreshTokenTTL, 720 * time.Hour, 8760 * time.Hour},
 		{"REFRESH_REUSE_GRACE", &c.RefreshReuseGrace, 10 * time.Second, time.Minute},
-		{"CODE_TTL", &c.CodeTTL, 5 * time.Minute, 5 * time.Minute}, // ARCHITECTURE.md: ≤ 5 minutes
+		{"CODE_TTL", &c.CodeTTL, 5 * time.Minute, 5 * time.Minute}, // ≤ 5 minutes: docs/decisions.md
 		{"CONSENT_TTL", &c.ConsentTTL, 720 * time.Hour, 8760 * time.Hour},
 		{"UNUSED_CLIENT_TTL", &c.UnusedClientTTL, 24 * time.Hour, 8760 * time.Hour},
-		{"CLOCK_LEEWAY", &c.ClockLeeway, 30 * time.Second, time.Minute}, // ARCHITECTURE.md: ≤ 60 s
+		{"CLOCK_LEEWAY", &c.ClockLeeway, 30 * time.Second, time.Minute}, // ≤ 60 s: docs/decisions.md
 	}
 	for _, d := range durations {
 		*d.dst = d.def

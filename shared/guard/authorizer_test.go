@@ -193,8 +193,12 @@ func publicKey(t testing.TB, f *fixture) any {
 	doc, err := f.keys.JWKS()
 	must(t, err)
 	must(t, json.Unmarshal(doc, &set))
-	x, y := new(big.Int).SetBytes(decodePart(t, set.Keys[0].X)), new(big.Int).SetBytes(decodePart(t, set.Keys[0].Y))
-	return &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
+	// SEC 1 uncompressed point: 0x04 || X || Y (RFC 7518 §6.2.1.2: 32 bytes each for P-256).
+	point := append([]byte{4}, decodePart(t, set.Keys[0].X)...)
+	point = append(point, decodePart(t, set.Keys[0].Y)...)
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
+	must(t, err)
+	return pub
 }
 
 func hs256(header, payload string, secret []byte) string {

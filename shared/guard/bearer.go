@@ -9,7 +9,7 @@ import (
 var (
 	ErrNoCredentials       = errors.New("no Authorization header")
 	ErrSeveralCredentials  = errors.New("more than one Authorization header")
-	ErrNotBearer           = errors.New("Authorization scheme is not Bearer")
+	ErrNotBearer           = errors.New("authorization scheme is not Bearer")
 	ErrMalformedCredential = errors.New("malformed Bearer credentials")
 )
 

@@ -10,7 +10,7 @@ import (
 const PathResourceMetadata = "/.well-known/oauth-protected-resource"
 
 // ResourceMetadataURL is the RFC 9728 metadata URL of the route's resource as Authbridge
-// serves it: {issuer}/.well-known/oauth-protected-resource{route path} (ARCHITECTURE.md: the
+// serves it: {issuer}/.well-known/oauth-protected-resource{route path} (docs/decisions.md: the
 // issuer may carry a stage prefix, so the well-known path goes after it).
 func ResourceMetadataURL(issuer string, r Route) string {
 	if r.Path == "/" {

@@ -20,7 +20,7 @@ import (
 )
 
 // Leeway is the default clock skew tolerated on exp and nbf, by the authorizer and by the
-// MCP function's second look at exp (config CLOCK_LEEWAY; ARCHITECTURE.md: at most 60 s).
+// MCP function's second look at exp (config CLOCK_LEEWAY; at most 60 s: docs/decisions.md).
 const Leeway = 30 * time.Second
 
 // Keys of the authorizer context (API Gateway passes them to the MCP function in

@@ -227,7 +227,7 @@ func TestMatchRedirectURI(t *testing.T) {
 func TestRealClientsMustRejectRedirectURIs(t *testing.T) {
 	rc := loadRealClients(t)
 	if len(rc.MustReject) == 0 {
-		t.Fatal("real-clients.json has no must_reject_redirect_uris")
+		t.Fatal("shared/testenv/realclients.json has no must_reject_redirect_uris")
 	}
 	for _, uri := range rc.MustReject {
 		t.Run(uri, func(t *testing.T) {
@@ -239,7 +239,7 @@ func TestRealClientsMustRejectRedirectURIs(t *testing.T) {
 	}
 }
 
-// knownUnregisteredRuntimeURIs lists runtime_redirect_uris of real-clients.json that the same
+// knownUnregisteredRuntimeURIs lists runtime_redirect_uris of shared/testenv/realclients.json that the same
 // entry's registration does not contain. OAuth 2.1 §2.3.1 (exact match, and the issue's
 // "prefix/suffix tricks refused") wins over the data: they must NOT match, and must match
 // once a client registers them (a ChatGPT connector registers its per-connector path).
@@ -286,12 +286,12 @@ func TestRealClientsRuntimeRedirectURIs(t *testing.T) {
 	}
 	for uri := range knownUnregisteredRuntimeURIs {
 		if !seenKnown[uri] {
-			t.Errorf("knownUnregisteredRuntimeURIs: %q is no longer in real-clients.json; remove it", uri)
+			t.Errorf("knownUnregisteredRuntimeURIs: %q is no longer in shared/testenv/realclients.json; remove it", uri)
 		}
 	}
 }
 
-// withEphemeralPort replaces a port 0 in raw (the placeholder of real-clients.json) by port.
+// withEphemeralPort replaces a port 0 in raw (the placeholder of shared/testenv/realclients.json) by port.
 func withEphemeralPort(t testing.TB, raw string, port int) string {
 	t.Helper()
 	u, err := url.Parse(raw)

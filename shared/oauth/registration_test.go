@@ -4,51 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/authbridge/authbridge/shared/testenv"
 )
 
 // testSupported is the scope list of the default configuration (SCOPES_SUPPORTED).
 var testSupported = Scope{"mcp:tools", "orgs:read"}
 
-// realClients is /work/shared/clients/real-clients.json: registrations real MCP clients send.
-type realClients struct {
-	Clients []struct {
-		Name                string          `json:"name"`
-		Registration        json.RawMessage `json:"registration"`
-		RuntimeRedirectURIs []string        `json:"runtime_redirect_uris"`
-	} `json:"clients"`
-	MustReject []string `json:"must_reject_redirect_uris"`
-}
-
-// loadRealClients reads real-clients.json from the workspace's shared/ folder, which sits
-// beside the clone: <clone>/shared/oauth → ../../../shared/clients/real-clients.json.
-// A missing file is a failure, not a skip: the data is what these tests are about.
-func loadRealClients(t testing.TB) realClients {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(wd, "..", "..", "..", "shared", "clients", "real-clients.json")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("real-clients.json must be present beside the clone: %v", err)
-	}
-	var rc realClients
-	if err := json.Unmarshal(data, &rc); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if len(rc.Clients) == 0 {
-		t.Fatalf("%s lists no clients", path)
-	}
-	return rc
-}
+// loadRealClients is the embedded data set of real MCP clients' registrations.
+func loadRealClients(t testing.TB) testenv.RealClients { return testenv.LoadRealClients(t) }
 
 func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
