@@ -245,22 +245,16 @@ func newHandlers(t *testing.T) *handlers {
 	values[events.ClientID] = events.Subject.ClientID // until register.json has run
 
 	lambda := func(h http.Handler) web.ProxyHandler { return web.LambdaHandler(h, log) }
-	return &handlers{
-		authorizer: guard.New(cfg, keys, log).Handle,
-		proxy: map[string]web.ProxyHandler{
-			"mcp":               lambda(mcpserver.New(cfg, signIn.Client(), log).Handler()),
-			"resource-metadata": lambda(srv.ResourceMetadataHandler()),
-			"server-metadata":   lambda(srv.ServerMetadataHandler()),
-			"jwks":              lambda(srv.JWKSHandler()),
-			"register":          lambda(srv.RegisterHandler()),
-			"authorize":         lambda(srv.AuthorizeHandler()),
-			"consent":           lambda(srv.ConsentHandler()),
-			"callback":          lambda(srv.CallbackHandler()),
-			"token":             lambda(srv.TokenHandler()),
-			"revoke":            lambda(srv.RevokeHandler()),
-		},
-		values: values,
+	// The OAuth functions are the endpoints table's; the MCP function is not an OAuth endpoint.
+	proxy := map[string]web.ProxyHandler{"mcp": lambda(mcpserver.New(cfg, signIn.Client(), log).Handler())}
+	for _, e := range authserver.Endpoints() {
+		h, err := srv.Handler(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy[e.Function] = lambda(h)
 	}
+	return &handlers{authorizer: guard.New(cfg, keys, log).Handle, proxy: proxy, values: values}
 }
 
 // decodeStrict decodes an event as the Lambda runtime would, refusing members the Go event

@@ -2,12 +2,9 @@
 // request, shows the consent page, and sends the browser to WorkOS.
 package main
 
-import "github.com/authbridge/authbridge/shared/wiring"
+import (
+	"github.com/authbridge/authbridge/shared/authserver"
+	"github.com/authbridge/authbridge/shared/wiring"
+)
 
-func main() {
-	fn := wiring.New()
-	srv := fn.Server()
-	srv.Store = fn.Store()
-	srv.SignIn = fn.SignIn()
-	fn.Serve(srv.AuthorizeHandler())
-}
+func main() { wiring.New().ServeEndpoint(authserver.AuthorizeEndpoint) }

@@ -6,11 +6,7 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/authbridge/authbridge/shared/guard"
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() {
-	fn := wiring.New()
-	lambda.Start(guard.New(fn.Config, fn.KeySet(), fn.Log).WithMetrics(fn.Metrics).Handle)
-}
+func main() { lambda.Start(wiring.New().Authorizer().Handle) }

@@ -1,11 +1,9 @@
 // Command jwks serves the public keys whose access tokens are accepted.
 package main
 
-import "github.com/authbridge/authbridge/shared/wiring"
+import (
+	"github.com/authbridge/authbridge/shared/authserver"
+	"github.com/authbridge/authbridge/shared/wiring"
+)
 
-func main() {
-	fn := wiring.New()
-	srv := fn.Server()
-	srv.Keys = fn.KeySet()
-	fn.Serve(srv.JWKSHandler())
-}
+func main() { wiring.New().ServeEndpoint(authserver.JWKSEndpoint) }

@@ -10,5 +10,5 @@ import (
 
 func main() {
 	fn := wiring.New()
-	fn.Serve(obs.Scope("/mcp", mcpserver.New(fn.Config, fn.SignIn().Client(), fn.Log).Handler()))
+	fn.Serve(obs.Scope("/mcp", mcpserver.New(fn.Config, fn.WorkOSClient(), fn.Log).Handler()))
 }

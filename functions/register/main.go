@@ -1,11 +1,9 @@
 // Command register serves RFC 7591 dynamic client registration.
 package main
 
-import "github.com/authbridge/authbridge/shared/wiring"
+import (
+	"github.com/authbridge/authbridge/shared/authserver"
+	"github.com/authbridge/authbridge/shared/wiring"
+)
 
-func main() {
-	fn := wiring.New()
-	srv := fn.Server()
-	srv.Store = fn.Store()
-	fn.Serve(srv.RegisterHandler())
-}
+func main() { wiring.New().ServeEndpoint(authserver.RegisterEndpoint) }

@@ -2,9 +2,9 @@
 // document as OpenID discovery).
 package main
 
-import "github.com/authbridge/authbridge/shared/wiring"
+import (
+	"github.com/authbridge/authbridge/shared/authserver"
+	"github.com/authbridge/authbridge/shared/wiring"
+)
 
-func main() {
-	fn := wiring.New()
-	fn.Serve(fn.Server().ServerMetadataHandler())
-}
+func main() { wiring.New().ServeEndpoint(authserver.ServerMetadataEndpoint) }

@@ -1,12 +1,9 @@
 // Command token serves the token endpoint: code exchange and refresh-token rotation.
 package main
 
-import "github.com/authbridge/authbridge/shared/wiring"
+import (
+	"github.com/authbridge/authbridge/shared/authserver"
+	"github.com/authbridge/authbridge/shared/wiring"
+)
 
-func main() {
-	fn := wiring.New()
-	srv := fn.Server()
-	srv.Store = fn.Store()
-	srv.Minter = fn.Minter()
-	fn.Serve(srv.TokenHandler())
-}
+func main() { wiring.New().ServeEndpoint(authserver.TokenEndpoint) }

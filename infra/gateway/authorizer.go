@@ -7,14 +7,20 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/authbridge/authbridge/infra/samtemplate"
+	"github.com/authbridge/authbridge/shared/guard"
 )
 
-// A Lambda authorizer, as API Gateway runs it:
+// A Lambda REQUEST authorizer, as API Gateway runs it ("Use API Gateway Lambda
+// authorizers" in the API Gateway developer guide):
 //   - a missing identity source (the Authorization header, say) is 401 without invoking
 //     the authorizer;
 //   - the authorizer failing with the error message "Unauthorized" is 401;
 //   - a policy that does not allow execute-api:Invoke on the request's methodArn (an
-//     explicit Deny, or an Allow for other resources) is 403;
+//     explicit Deny, or an Allow for other resources) is 403 (guard.InvokeAllowed);
 //   - any other failure (a crash, a timeout, a malformed answer) is 500;
 //   - an answer is cached by the identity source values for ReauthorizeEvery seconds,
 //     and the cached policy is evaluated again for each request's methodArn.
@@ -26,43 +32,30 @@ type cachedAuth struct {
 
 type authResult struct {
 	principalID string
-	statements  []statement
+	statements  []events.IAMPolicyStatement
 	context     map[string]string
 }
 
-type statement struct {
-	effect              string
-	actions, notActions []string
-	resources, notRes   []string
-}
-
-// authorizerRequestEvent is the REQUEST authorizer's input.
-type authorizerRequestEvent struct {
+// authorizerEvent is the REQUEST authorizer's input.
+type authorizerEvent struct {
 	Type      string `json:"type"`
 	MethodArn string `json:"methodArn"`
 	requestFields
 }
 
-// authorizerTokenEvent is the TOKEN authorizer's input.
-type authorizerTokenEvent struct {
-	Type               string `json:"type"`
-	AuthorizationToken string `json:"authorizationToken"`
-	MethodArn          string `json:"methodArn"`
-}
-
-// MethodArn is the execute-api ARN API Gateway gives an authorizer for a request.
+// methodArn is the execute-api ARN API Gateway gives an authorizer for a request.
 func (h *Handler) methodArn(method, path string) string {
-	return fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s/%s", h.tmpl.Region, h.tmpl.AccountID,
-		h.api.ID, h.api.StageName, method, strings.TrimPrefix(path, "/"))
+	stage := guard.StageARN(samtemplate.Region, samtemplate.AccountID, h.api.ID, h.api.StageName)
+	return guard.MethodARN{Stage: stage, Method: method, Path: path}.String()
 }
 
 // authorize runs the route's authorizer. It returns the requestContext.authorizer map,
 // or the gateway response type to answer with.
 func (h *Handler) authorize(ctx context.Context, rc *reqCtx, a *Authorizer) (map[string]any, string) {
 	arn := h.methodArn(rc.r.Method, rc.path)
-	ids, ok := h.identity(rc, a)
+	ids, ok := a.identity(rc)
 	if !ok {
-		return nil, RespUnauthorized
+		return nil, respUnauthorized
 	}
 	key := a.Name + "\x00" + strings.Join(ids, "\x00")
 	var res *authResult
@@ -75,16 +68,10 @@ func (h *Handler) authorize(ctx context.Context, rc *reqCtx, a *Authorizer) (map
 		h.cacheMu.Unlock()
 	}
 	if res == nil {
-		var payload []byte
-		var err error
-		if a.Type == "TOKEN" {
-			payload, err = json.Marshal(authorizerTokenEvent{Type: "TOKEN", AuthorizationToken: ids[0], MethodArn: arn})
-		} else {
-			payload, err = json.Marshal(authorizerRequestEvent{Type: "REQUEST", MethodArn: arn, requestFields: h.requestFields(rc)})
-		}
+		payload, err := json.Marshal(authorizerEvent{Type: "REQUEST", MethodArn: arn, requestFields: h.requestFields(rc)})
 		if err != nil {
 			h.log.Error("encoding the authorizer event", "authorizer", a.Name, "err", err)
-			return nil, RespAuthorizerConfigError
+			return nil, respAuthorizerConfigError
 		}
 		start := time.Now()
 		actx, cancel := context.WithTimeout(ctx, h.cfg.IntegrationTimeout)
@@ -94,15 +81,15 @@ func (h *Handler) authorize(ctx context.Context, rc *reqCtx, a *Authorizer) (map
 		if err != nil {
 			var fe *FunctionError
 			if errors.As(err, &fe) && fe.Message() == "Unauthorized" {
-				return nil, RespUnauthorized
+				return nil, respUnauthorized
 			}
 			h.log.Warn("authorizer failed: 500", "authorizer", a.Name, "function", a.Function, "err", err)
-			return nil, RespAuthorizerConfigError
+			return nil, respAuthorizerConfigError
 		}
 		res, err = parseAuthorizerResponse(out)
 		if err != nil {
 			h.log.Warn("authorizer answer is malformed: 500", "authorizer", a.Name, "function", a.Function, "err", err, "output", truncate(out, 300))
-			return nil, RespAuthorizerConfigError
+			return nil, respAuthorizerConfigError
 		}
 		if a.TTL > 0 {
 			now := h.cfg.Now()
@@ -118,9 +105,9 @@ func (h *Handler) authorize(ctx context.Context, rc *reqCtx, a *Authorizer) (map
 			h.cacheMu.Unlock()
 		}
 	}
-	if !res.allows(arn) {
+	if !guard.InvokeAllowed(res.statements, arn) {
 		h.log.Info("authorizer policy does not allow the request: 403", "authorizer", a.Name, "methodArn", arn, "principalId", res.principalID)
-		return nil, RespAccessDenied
+		return nil, respAccessDenied
 	}
 	out := make(map[string]any, len(res.context)+2)
 	for k, v := range res.context {
@@ -131,55 +118,16 @@ func (h *Handler) authorize(ctx context.Context, rc *reqCtx, a *Authorizer) (map
 	return out, ""
 }
 
-// identity returns the identity source values; false when one is missing or, for a
-// TOKEN authorizer, when the token fails the ValidationExpression.
-func (h *Handler) identity(rc *reqCtx, a *Authorizer) ([]string, bool) {
-	if a.Type == "TOKEN" {
-		tok := rc.header(a.TokenHeader)
-		if tok == "" || (a.ValidationExpression != nil && !a.ValidationExpression.MatchString(tok)) {
-			return nil, false
-		}
-		return []string{tok}, true
-	}
-	var ids []string
-	add := func(v string) bool {
-		ids = append(ids, v)
-		return v != ""
-	}
+// identity returns the values of the identity source headers; false when one is missing
+// or empty.
+func (a *Authorizer) identity(rc *reqCtx) ([]string, bool) {
+	ids := make([]string, 0, len(a.Headers))
 	for _, name := range a.Headers {
-		if !add(rc.header(name)) {
+		v := rc.header(name)
+		if v == "" {
 			return nil, false
 		}
-	}
-	for _, name := range a.QueryStrings {
-		if !add(rc.query[name]) {
-			return nil, false
-		}
-	}
-	for _, name := range a.StageVariables {
-		if !add(h.api.StageVariables[name]) {
-			return nil, false
-		}
-	}
-	for _, name := range a.Context {
-		var v string
-		switch strings.TrimPrefix(name, "context.") {
-		case "identity.sourceIp":
-			v = rc.sourceIP
-		case "identity.userAgent":
-			v = rc.r.UserAgent()
-		case "httpMethod":
-			v = rc.r.Method
-		case "resourcePath":
-			v = rc.route.Path
-		case "stage":
-			v = h.api.StageName
-		case "requestId":
-			v = rc.requestID
-		}
-		if !add(v) {
-			return nil, false
-		}
+		ids = append(ids, v)
 	}
 	return ids, true
 }
@@ -212,28 +160,20 @@ func parseAuthorizerResponse(out []byte) (*authResult, error) {
 		list = []map[string]json.RawMessage{one}
 	}
 	for i, s := range list {
-		var st statement
+		var st events.IAMPolicyStatement
 		effRaw, _ := lookupFold(s, "Effect")
-		if err := json.Unmarshal(effRaw, &st.effect); err != nil || (st.effect != "Allow" && st.effect != "Deny") {
+		if err := json.Unmarshal(effRaw, &st.Effect); err != nil || (st.Effect != "Allow" && st.Effect != "Deny") {
 			return nil, fmt.Errorf("Statement[%d].Effect must be Allow or Deny", i)
 		}
 		var err error
-		fields := []struct {
-			name string
-			dst  *[]string
-		}{{"Action", &st.actions}, {"NotAction", &st.notActions}, {"Resource", &st.resources}, {"NotResource", &st.notRes}}
-		for _, f := range fields {
-			if v, ok := lookupFold(s, f.name); ok {
-				if *f.dst, err = stringOrList(v); err != nil {
-					return nil, fmt.Errorf("Statement[%d].%s: %v", i, f.name, err)
-				}
+		for name, dst := range map[string]*[]string{"Action": &st.Action, "Resource": &st.Resource} {
+			v, ok := lookupFold(s, name)
+			if !ok {
+				return nil, fmt.Errorf("Statement[%d] has no %s (NotAction and NotResource are not emulated)", i, name)
 			}
-		}
-		if st.actions == nil && st.notActions == nil {
-			return nil, fmt.Errorf("Statement[%d] has no Action", i)
-		}
-		if st.resources == nil && st.notRes == nil {
-			return nil, fmt.Errorf("Statement[%d] has no Resource", i)
+			if *dst, err = stringOrList(v); err != nil {
+				return nil, fmt.Errorf("Statement[%d].%s: %v", i, name, err)
+			}
 		}
 		res.statements = append(res.statements, st)
 	}
@@ -254,7 +194,7 @@ func parseAuthorizerResponse(out []byte) (*authResult, error) {
 				// REST APIs hand context values to the integration as strings.
 				res.context[k] = string(v)
 			default:
-				return nil, fmt.Errorf("context.%s is %s: only strings, numbers and booleans are allowed", k, describe(x))
+				return nil, fmt.Errorf("context.%s is %s: only strings, numbers and booleans are allowed", k, v)
 			}
 		}
 	}
@@ -283,72 +223,4 @@ func stringOrList(v json.RawMessage) ([]string, error) {
 		return nil, errors.New("want a string or a list of strings")
 	}
 	return l, nil
-}
-
-// allows evaluates the policy for execute-api:Invoke on arn: an explicit Deny wins,
-// else some Allow must match.
-func (a *authResult) allows(arn string) bool {
-	allowed := false
-	for _, s := range a.statements {
-		if !s.matches("execute-api:Invoke", arn) {
-			continue
-		}
-		if s.effect == "Deny" {
-			return false
-		}
-		allowed = true
-	}
-	return allowed
-}
-
-func (s statement) matches(action, resource string) bool {
-	actionOK := anyMatch(s.actions, action, true)
-	if s.notActions != nil {
-		actionOK = !anyMatch(s.notActions, action, true)
-	}
-	resOK := anyMatch(s.resources, resource, false)
-	if s.notRes != nil {
-		resOK = !anyMatch(s.notRes, resource, false)
-	}
-	return actionOK && resOK
-}
-
-func anyMatch(patterns []string, v string, fold bool) bool {
-	for _, p := range patterns {
-		if fold {
-			if wildcardMatch(strings.ToLower(p), strings.ToLower(v)) {
-				return true
-			}
-		} else if wildcardMatch(p, v) {
-			return true
-		}
-	}
-	return false
-}
-
-// wildcardMatch is IAM's matching: * is any run of characters (slashes and colons
-// included), ? is exactly one character.
-func wildcardMatch(pattern, s string) bool {
-	p, n := 0, 0
-	star, mark := -1, 0
-	for n < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[n]):
-			p++
-			n++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, n
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			n = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }

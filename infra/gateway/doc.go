@@ -1,41 +1,39 @@
-// Package gateway emulates the API Gateway REST API of a SAM template for the local
-// stack: Load reads template.yaml (parameters, conditions, intrinsic functions, Globals),
-// and Handler serves one API like API Gateway does, invoking functions through an
-// Invoker (infra/lambdarun runs them under the Lambda Runtime Interface Emulator).
+// Package gateway emulates the API Gateway REST API of Authbridge's template.yaml for the
+// local stack: Load reads the template through infra/samtemplate (parameters, conditions,
+// intrinsic functions, Globals and the stand-in values of the deployment), and Handler
+// serves the API like API Gateway does, invoking functions through an Invoker
+// (infra/lambdarun runs them under the Lambda Runtime Interface Emulator).
 //
-// What it emulates, and the choices where API Gateway's behaviour is not documented
+// It emulates what the template uses, and refuses at load time what it does not emulate
+// (SAM's Cors, BinaryMediaTypes, stage variables, implicit APIs, TOKEN authorizers,
+// identity sources other than headers, gateway response headers other than static
+// values, ResponseTemplates). The choices where API Gateway's behaviour is not documented
 // exactly:
 //
-//   - Routing: resources from the functions' Api events. Per path segment a literal
-//     beats {param}, which beats a greedy {proxy+} (one or more segments); a branch that
-//     leads nowhere falls back to the next choice. Method: exact, else ANY. No match ->
-//     403 {"message":"Missing Authentication Token"} (MISSING_AUTHENTICATION_TOKEN), as
-//     API Gateway answers for unknown paths and methods. With a stage prefix, paths
+//   - Routing: resources from the functions' Api events, OPTIONS included (the template
+//     routes preflights to the functions). Per path segment a literal beats {param},
+//     which beats a greedy {proxy+} (one or more segments); a branch that leads nowhere
+//     falls back to the next choice. Method: exact, else ANY. No match -> 403
+//     {"message":"Missing Authentication Token"} (MISSING_AUTHENTICATION_TOKEN), as API
+//     Gateway answers for unknown paths and methods. With a stage prefix (/Prod), paths
 //     outside it get execute-api's 403 {"message":"Forbidden"}.
 //   - Events: payload format 1.0. Header names arrive as Go canonicalizes them
 //     (x-foo -> X-Foo); API Gateway keeps the client's spelling. Path parameters and
-//     query values are URL-decoded. The body is base64 (isBase64Encoded) when its
-//     Content-Type is one of BinaryMediaTypes, or when it is not valid UTF-8 (which API
-//     Gateway would mangle).
-//   - Lambda authorizers (REQUEST and TOKEN): see authorizer.go. The context reaches the
-//     integration with every value as a string (numbers and booleans too), plus
-//     principalId and integrationLatency, as REST APIs do.
-//   - Gateway responses: the template's entry for the type, else DEFAULT_4XX/DEFAULT_5XX;
-//     a StatusCode on DEFAULT_4XX/5XX replaces the status of every type of its class
-//     without one of its own. Header values are mapping expressions ('static',
-//     method.request.header.X, ...). ResponseTemplates are refused (SAM has none).
+//     query values are URL-decoded. Without BinaryMediaTypes the body is always text
+//     (isBase64Encoded false) and stageVariables is null.
+//   - The Lambda REQUEST authorizer (authorizer.go): identity sources are headers; the
+//     answer is cached per identity for ReauthorizeEvery seconds; its policy is evaluated
+//     for the request's methodArn by guard.InvokeAllowed, with the ARN built by
+//     guard.StageARN and guard.MethodARN, the same code as shared/guard/gatewaytest. The
+//     context reaches the integration with every value as a string (numbers and booleans
+//     too), plus principalId and integrationLatency, as REST APIs do.
+//   - Gateway responses: API Gateway's default status, body and x-amzn-ErrorType for each
+//     type the emulator answers with, and the template's StatusCode and static headers
+//     for that type (the WWW-Authenticate challenges of UNAUTHORIZED and ACCESS_DENIED).
 //   - Integration: 29 s timeout -> 504; a failing function or a malformed proxy response
 //     -> 502 {"message": "Internal server error"}; a body over 10 MB, or an event over
-//     Lambda's 6 MB invocation limit -> 413. An isBase64Encoded response is decoded only
-//     when the request's Accept starts with one of BinaryMediaTypes, as API Gateway does.
-//   - CORS: SAM's Cors adds an OPTIONS mock to every path without one; like SAM, it is
-//     protected by the default authorizer unless Auth.AddDefaultAuthorizerToCorsPreflight
-//     is false. Other responses get no CORS headers from the gateway (the functions set
-//     them), as in AWS.
-//   - Resources resolve to deterministic stand-ins: Ref of a table is its TableName (or
-//     logical ID), of a KMS key a UUID derived from the logical ID, of an API a 10-letter
-//     id; GetAtt X.Arn builds the ARN from AWS::Region and AWS::AccountId (us-east-1,
-//     123456789012 unless given as parameters).
+//     Lambda's 6 MB invocation limit -> 413. An isBase64Encoded response body is passed
+//     on as the base64 text it is, as API Gateway does without BinaryMediaTypes.
 //   - Function environments: Function.Environment applies `sam local --env-vars`
 //     overrides; unlike SAM it also adds variables the template does not declare.
 package gateway

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/authbridge/authbridge/infra/samtemplate"
 )
 
 // EnvVars are local environment overrides in the shape of `sam local --env-vars`:
@@ -34,11 +36,12 @@ func ParseEnvVars(data []byte) (EnvVars, error) {
 	for section, vars := range raw {
 		ev[section] = map[string]string{}
 		for k, v := range vars {
-			s, ok := scalarString(v)
-			if !ok {
+			switch v.(type) {
+			case string, float64, bool:
+				ev[section][k] = samtemplate.Scalar(v)
+			default:
 				return nil, fmt.Errorf("%s.%s: want a string, number or boolean", section, k)
 			}
-			ev[section][k] = s
 		}
 	}
 	return ev, nil

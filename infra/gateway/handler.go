@@ -3,22 +3,21 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/authbridge/authbridge/infra/samtemplate"
 )
 
 // API Gateway limits (REST API).
@@ -34,8 +33,6 @@ const (
 
 // Config configures a Handler.
 type Config struct {
-	// API is the logical ID of the API to serve; empty means the template's only API.
-	API string
 	// Stage, when set ("Prod" or "/Prod"), serves the API under /<Stage>/ as the default
 	// execute-api endpoint does: other paths get 403 {"message":"Forbidden"}, and the
 	// stage is stripped from path and resource. Empty serves the API at the root, as a
@@ -57,7 +54,6 @@ type Config struct {
 // Handler is an http.Handler that behaves like the API Gateway REST API of a template.
 type Handler struct {
 	api     *API
-	tmpl    *Template
 	cfg     Config
 	stage   string // "/Prod" or ""
 	log     *slog.Logger
@@ -65,26 +61,8 @@ type Handler struct {
 	cache   map[string]cachedAuth
 }
 
-// NewHandler builds the gateway for one API of the template.
+// NewHandler builds the gateway for the template's API.
 func NewHandler(t *Template, cfg Config) (*Handler, error) {
-	var api *API
-	if cfg.API != "" {
-		api = t.APIs[cfg.API]
-		if api == nil {
-			return nil, fmt.Errorf("the template has no API %q (it has %s)", cfg.API, strings.Join(sortedKeys(t.APIs), ", "))
-		}
-	} else {
-		switch len(t.APIs) {
-		case 0:
-			return nil, fmt.Errorf("the template has no API (no AWS::Serverless::Api and no Api events)")
-		case 1:
-			for _, a := range t.APIs {
-				api = a
-			}
-		default:
-			return nil, fmt.Errorf("the template has several APIs (%s): choose one", strings.Join(sortedKeys(t.APIs), ", "))
-		}
-	}
 	if cfg.Invoker == nil {
 		return nil, errors.New("gateway: no Invoker")
 	}
@@ -97,7 +75,7 @@ func NewHandler(t *Template, cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{api: api, tmpl: t, cfg: cfg, log: cfg.Logger, cache: map[string]cachedAuth{}}
+	h := &Handler{api: t.API, cfg: cfg, log: cfg.Logger, cache: map[string]cachedAuth{}}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -115,14 +93,12 @@ func (h *Handler) API() *API { return h.api }
 func (h *Handler) Functions() []string {
 	set := map[string]bool{}
 	for _, rt := range h.api.Routes {
-		if rt.Function != "" {
-			set[rt.Function] = true
-		}
+		set[rt.Function] = true
 		if rt.Authorizer != "" {
 			set[h.api.Authorizers[rt.Authorizer].Function] = true
 		}
 	}
-	return sortedKeys(set)
+	return samtemplate.Sorted(set)
 }
 
 // reqCtx is one request on its way through the gateway.
@@ -157,7 +133,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.traceID = fmt.Sprintf("Root=1-%08x-%s", rc.start.Unix(), randomHex(12))
 	status := h.serve(w, rc)
 	attrs := []any{"method", r.Method, "path", r.URL.RequestURI(), "status", status, "ms", time.Since(rc.start).Milliseconds()}
-	if rc.route != nil && rc.route.Function != "" {
+	if rc.route != nil {
 		attrs = append(attrs, "function", rc.route.Function)
 	}
 	h.log.Info("request", attrs...)
@@ -185,18 +161,18 @@ func (h *Handler) serve(w http.ResponseWriter, rc *reqCtx) int {
 	rc.path = unescape(esc)
 	rc.route, rc.pathParams = h.api.match(r.Method, esc)
 	if rc.route == nil {
-		return h.gatewayResponse(w, rc, RespMissingAuthToken)
+		return h.gatewayResponse(w, rc, respMissingAuthToken)
 	}
 	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return h.gatewayResponse(w, rc, RespRequestTooLarge)
+		return h.gatewayResponse(w, rc, respRequestTooLarge)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBodyBytes+1))
 	if err != nil {
 		h.log.Warn("reading the request body", "err", err)
-		return h.gatewayResponse(w, rc, RespDefault4XX)
+		return h.gatewayResponse(w, rc, respBadRequestBody)
 	}
 	if int64(len(body)) > h.cfg.MaxBodyBytes {
-		return h.gatewayResponse(w, rc, RespRequestTooLarge)
+		return h.gatewayResponse(w, rc, respRequestTooLarge)
 	}
 	rc.body = body
 	h.readRequest(rc)
@@ -208,9 +184,6 @@ func (h *Handler) serve(w http.ResponseWriter, rc *reqCtx) int {
 		if typ != "" {
 			return h.gatewayResponse(w, rc, typ)
 		}
-	}
-	if rc.route.Preflight {
-		return h.preflight(w, rc)
 	}
 	return h.integrate(w, rc, authCtx)
 }
@@ -272,7 +245,7 @@ type requestFields struct {
 	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
 	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
 	PathParameters                  map[string]string   `json:"pathParameters"`
-	StageVariables                  map[string]string   `json:"stageVariables"`
+	StageVariables                  map[string]string   `json:"stageVariables"` // null: the API has no stage variables
 	RequestContext                  requestContext      `json:"requestContext"`
 }
 
@@ -286,7 +259,6 @@ func (h *Handler) requestFields(rc *reqCtx) requestFields {
 		QueryStringParameters:           rc.query,
 		MultiValueQueryStringParameters: rc.mvQuery,
 		PathParameters:                  rc.pathParams,
-		StageVariables:                  h.api.StageVariables,
 		RequestContext:                  h.requestContext(rc),
 	}
 }
@@ -345,13 +317,13 @@ func (h *Handler) requestContext(rc *reqCtx) requestContext {
 		reqPath = unescape(rc.r.URL.EscapedPath())
 	}
 	return requestContext{
-		ResourceID:        fakeHex("resource:" + rc.route.Path)[:6],
+		ResourceID:        shortHash("resource:" + rc.route.Path),
 		ResourcePath:      rc.route.Path,
 		HTTPMethod:        rc.r.Method,
 		ExtendedRequestID: rc.extendedID,
 		RequestTime:       rc.start.UTC().Format("02/Jan/2006:15:04:05 -0700"),
 		Path:              reqPath,
-		AccountID:         h.tmpl.AccountID,
+		AccountID:         samtemplate.AccountID,
 		Protocol:          rc.r.Proto,
 		Stage:             h.api.StageName,
 		DomainPrefix:      prefix,
@@ -359,7 +331,7 @@ func (h *Handler) requestContext(rc *reqCtx) requestContext {
 		RequestID:         rc.requestID,
 		Identity:          identity{SourceIP: rc.sourceIP, UserAgent: rc.r.UserAgent()},
 		DomainName:        rc.r.Host,
-		DeploymentID:      fakeHex("deployment:" + h.api.ID)[:6],
+		DeploymentID:      shortHash("deployment:" + h.api.ID),
 		APIID:             h.api.ID,
 	}
 }
@@ -368,41 +340,12 @@ func (h *Handler) proxyEvent(rc *reqCtx, authCtx map[string]any) proxyEvent {
 	ev := proxyEvent{requestFields: h.requestFields(rc)}
 	ev.RequestContext.Authorizer = authCtx
 	if len(rc.body) > 0 {
-		var s string
-		if h.isBinary(rc.r.Header.Get("Content-Type")) || !utf8.Valid(rc.body) {
-			s = base64.StdEncoding.EncodeToString(rc.body)
-			ev.IsBase64Encoded = true
-		} else {
-			s = string(rc.body)
-		}
+		// Without BinaryMediaTypes (the template has none) API Gateway passes every body as
+		// text, never base64 ("Working with binary media types for REST APIs").
+		s := string(rc.body)
 		ev.Body = &s
 	}
 	return ev
-}
-
-// isBinary reports whether a media type is one of the API's BinaryMediaTypes.
-func (h *Handler) isBinary(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil || mt == "" {
-		return false
-	}
-	for _, b := range h.api.BinaryMediaTypes {
-		if mediaMatch(b, mt) {
-			return true
-		}
-	}
-	return false
-}
-
-func mediaMatch(pattern, mt string) bool {
-	if pattern == "*/*" || strings.EqualFold(pattern, mt) {
-		return true
-	}
-	if p, ok := strings.CutSuffix(pattern, "/*"); ok {
-		t, _, _ := strings.Cut(mt, "/")
-		return strings.EqualFold(p, t)
-	}
-	return false
 }
 
 func (h *Handler) integrate(w http.ResponseWriter, rc *reqCtx, authCtx map[string]any) int {
@@ -416,7 +359,7 @@ func (h *Handler) integrate(w http.ResponseWriter, rc *reqCtx, authCtx map[strin
 		// Lambda refuses the invocation (RequestEntityTooLargeException); the RIE would
 		// truncate the event instead.
 		h.log.Warn("the event exceeds Lambda's 6 MB synchronous invocation limit", "function", fn, "bytes", len(payload))
-		return h.gatewayResponse(w, rc, RespRequestTooLarge)
+		return h.gatewayResponse(w, rc, respRequestTooLarge)
 	}
 	ctx, cancel := context.WithTimeout(rc.r.Context(), h.cfg.IntegrationTimeout)
 	defer cancel()
@@ -427,7 +370,7 @@ func (h *Handler) integrate(w http.ResponseWriter, rc *reqCtx, authCtx map[strin
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			h.log.Warn("integration timed out", "function", fn, "timeout", h.cfg.IntegrationTimeout)
-			return h.gatewayResponse(w, rc, RespIntegrationTimeout)
+			return h.gatewayResponse(w, rc, respIntegrationTimeout)
 		}
 		var fe *FunctionError
 		if errors.As(err, &fe) {
@@ -442,19 +385,9 @@ func (h *Handler) integrate(w http.ResponseWriter, rc *reqCtx, authCtx map[strin
 		h.log.Warn("Malformed Lambda proxy response: 502", "function", fn, "err", err, "output", truncate(out, 300))
 		return h.gatewayResponse(w, rc, respLambdaError)
 	}
+	// Without BinaryMediaTypes, API Gateway passes an isBase64Encoded body on as the
+	// base64 text it is.
 	body := []byte(resp.body)
-	if resp.isBase64 {
-		if h.binaryResponse(rc.r.Header.Get("Accept")) {
-			dec, err := base64.StdEncoding.DecodeString(resp.body)
-			if err != nil {
-				h.log.Warn("isBase64Encoded body is not base64", "function", fn, "err", err)
-				return h.gatewayResponse(w, rc, RespAPIConfigError)
-			}
-			body = dec
-		} else {
-			h.log.Warn("isBase64Encoded response passed on as base64 text, as API Gateway does: the request's Accept does not start with one of the BinaryMediaTypes", "function", fn)
-		}
-	}
 	hdr := w.Header()
 	for k, vs := range resp.header {
 		hdr[k] = vs
@@ -469,26 +402,10 @@ func (h *Handler) integrate(w http.ResponseWriter, rc *reqCtx, authCtx map[strin
 	return resp.status
 }
 
-// binaryResponse reports whether API Gateway turns an isBase64Encoded body back into
-// bytes: only when the first media type of the request's Accept header is one of the
-// API's BinaryMediaTypes. Otherwise the client gets the base64 text.
-func (h *Handler) binaryResponse(accept string) bool {
-	first, _, _ := strings.Cut(accept, ",")
-	mt, _, _ := strings.Cut(strings.TrimSpace(first), ";")
-	mt = strings.TrimSpace(mt)
-	for _, b := range h.api.BinaryMediaTypes {
-		if mt != "" && mediaMatch(b, mt) {
-			return true
-		}
-	}
-	return false
-}
-
 type proxyResponse struct {
-	status   int
-	header   http.Header
-	body     string
-	isBase64 bool
+	status int
+	header http.Header
+	body   string
 }
 
 // parseProxyResponse checks a function's output like API Gateway's Lambda proxy
@@ -530,7 +447,8 @@ func parseProxyResponse(out []byte) (*proxyResponse, error) {
 		}
 	}
 	if b, ok := raw["isBase64Encoded"]; ok && string(b) != "null" {
-		if err := json.Unmarshal(b, &resp.isBase64); err != nil {
+		var isBase64 bool
+		if err := json.Unmarshal(b, &isBase64); err != nil {
 			return nil, errors.New("isBase64Encoded is not a boolean")
 		}
 	}
@@ -542,9 +460,9 @@ func parseProxyResponse(out []byte) (*proxyResponse, error) {
 		}
 		for k, vs := range m {
 			for _, v := range vs {
-				s, ok := scalarString(v)
-				if !ok || v == nil {
-					return nil, fmt.Errorf("multiValueHeaders.%s holds %s", k, describe(v))
+				s, ok := headerValue(v)
+				if !ok {
+					return nil, fmt.Errorf("multiValueHeaders.%s holds %v", k, v)
 				}
 				multi[http.CanonicalHeaderKey(k)] = append(multi[http.CanonicalHeaderKey(k)], s)
 			}
@@ -556,9 +474,9 @@ func parseProxyResponse(out []byte) (*proxyResponse, error) {
 			return nil, errors.New("headers is not an object")
 		}
 		for k, v := range m {
-			s, ok := scalarString(v)
-			if !ok || v == nil {
-				return nil, fmt.Errorf("headers.%s is %s, not a string", k, describe(v))
+			s, ok := headerValue(v)
+			if !ok {
+				return nil, fmt.Errorf("headers.%s is %v, not a string", k, v)
 			}
 			if _, dup := multi[http.CanonicalHeaderKey(k)]; !dup { // multiValueHeaders win
 				resp.header.Set(k, s)
@@ -571,50 +489,14 @@ func parseProxyResponse(out []byte) (*proxyResponse, error) {
 	return resp, nil
 }
 
-// preflight answers the OPTIONS method SAM generates for Cors (a mock integration).
-func (h *Handler) preflight(w http.ResponseWriter, rc *reqCtx) int {
-	c := h.api.Cors
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	h.commonHeaders(hdr, rc)
-	hdr.Set("Access-Control-Allow-Origin", c.AllowOrigin)
-	methods := c.AllowMethods
-	if methods == "" {
-		methods = h.pathMethods(rc.route.Path)
+// headerValue is a proxy response's header value: a string, or a number or boolean that
+// API Gateway turns into one.
+func headerValue(v any) (string, bool) {
+	switch v.(type) {
+	case string, float64, bool:
+		return samtemplate.Scalar(v), true
 	}
-	hdr.Set("Access-Control-Allow-Methods", methods)
-	if c.AllowHeaders != "" {
-		hdr.Set("Access-Control-Allow-Headers", c.AllowHeaders)
-	}
-	if c.MaxAge != "" {
-		hdr.Set("Access-Control-Max-Age", c.MaxAge)
-	}
-	if c.AllowCredentials {
-		hdr.Set("Access-Control-Allow-Credentials", "true")
-	}
-	hdr.Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
-	return http.StatusOK
-}
-
-// pathMethods is SAM's Access-Control-Allow-Methods for a path without AllowMethods.
-func (h *Handler) pathMethods(path string) string {
-	set := map[string]bool{"OPTIONS": true}
-	for _, rt := range h.api.Routes {
-		if rt.Path != path {
-			continue
-		}
-		if rt.Method == "ANY" {
-			for _, m := range []string{"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"} {
-				set[m] = true
-			}
-		} else {
-			set[rt.Method] = true
-		}
-	}
-	ms := sortedKeys(set)
-	sort.Strings(ms)
-	return strings.Join(ms, ",")
+	return "", false
 }
 
 func truncate(b []byte, n int) string {
@@ -638,6 +520,12 @@ func randomID(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// shortHash is a stable 6-character id (resourceId, deploymentId).
+func shortHash(seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	return hex.EncodeToString(sum[:3])
 }
 
 func newUUID() string {

@@ -9,48 +9,24 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authbridge/authbridge/shared/guard"
 )
 
-func TestWildcardMatch(t *testing.T) {
-	arn := "arn:aws:execute-api:us-east-1:123456789012:abc123/Prod/POST/mcp/tools"
-	cases := []struct {
-		pattern string
-		want    bool
-	}{
-		{arn, true},
-		{"*", true},
-		{"arn:aws:execute-api:*:*:abc123/Prod/*", true},
-		{"arn:aws:execute-api:us-east-1:123456789012:abc123/*/POST/mcp/*", true},
-		{"arn:aws:execute-api:us-east-1:123456789012:abc123/Prod/GET/*", false},
-		{"arn:aws:execute-api:us-east-1:123456789012:abc123/Prod/POST/mcp", false},
-		{"arn:aws:execute-api:us-east-1:123456789012:abc123/Pro?/POST/mcp/tools", true},
-		{"arn:aws:execute-api:us-east-1:123456789012:abc123/Pro?/POST/mcp/tool", false},
-		{"arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*", false}, // resources are case-sensitive
-		{"*/POST/*", true},
-		{"**", true},
-		{"", false},
-	}
-	for _, c := range cases {
-		if got := wildcardMatch(c.pattern, arn); got != c.want {
-			t.Errorf("wildcardMatch(%q) = %v, want %v", c.pattern, got, c.want)
-		}
-	}
-}
-
-func TestPolicyEvaluation(t *testing.T) {
+// TestAuthorizerResponsePolicy: the policy of an authorizer's answer as API Gateway reads
+// it (a statement object or a list, a string or a list of actions and resources, keys in
+// any case), evaluated by guard.InvokeAllowed.
+func TestAuthorizerResponsePolicy(t *testing.T) {
 	arn := "arn:aws:execute-api:us-east-1:1:api/Prod/GET/a"
 	cases := []struct {
 		name, policy string
 		want         bool
 	}{
 		{"allow", `{"Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`, true},
-		{"statement object, action wildcard", `{"Statement":{"Effect":"Allow","Action":"execute-api:*","Resource":["x","*/GET/*"]}}`, true},
-		{"action case-insensitive", `{"Statement":[{"Effect":"Allow","Action":"Execute-API:invoke","Resource":"*"}]}`, true},
-		{"other action", `{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`, false},
+		{"statement object, lists", `{"Statement":{"Effect":"Allow","Action":["execute-api:*"],"Resource":["x","*/GET/*"]}}`, true},
+		{"keys in lower case", `{"statement":[{"effect":"Allow","action":"execute-api:Invoke","resource":"*/GET/a"}]}`, true},
 		{"deny wins", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*/GET/a"}]}`, false},
-		{"deny elsewhere", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*/POST/*"}]}`, true},
 		{"allow elsewhere only", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*/POST/*"}]}`, false},
-		{"NotResource", `{"Statement":[{"Effect":"Allow","Action":"*","NotResource":"*/POST/*"}]}`, true},
 		{"empty", `{"Statement":[]}`, false},
 	}
 	for _, c := range cases {
@@ -59,8 +35,8 @@ func TestPolicyEvaluation(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
-		if got := res.allows(arn); got != c.want {
-			t.Errorf("%s: allows = %v, want %v", c.name, got, c.want)
+		if got := guard.InvokeAllowed(res.statements, arn); got != c.want {
+			t.Errorf("%s: allowed = %v, want %v", c.name, got, c.want)
 		}
 	}
 }
@@ -75,6 +51,7 @@ func TestMalformedAuthorizerResponses(t *testing.T) {
 		`{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}}`,
 		`{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Allow","Resource":"*"}]}}`,
 		`{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Allow","Action":"*"}]}}`,
+		`{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Allow","Action":"*","NotResource":"x"}]}}`,
 		`{"principalId":"u","policyDocument":{"Statement":[]},"context":{"a":[1]}}`,
 		`{"principalId":"u","policyDocument":{"Statement":[]},"context":{"a":null}}`,
 	} {
@@ -120,21 +97,20 @@ Resources:
     Type: AWS::Serverless::Api
     Properties:
       StageName: v1
-      Cors: "'*'"
       Auth:
-        DefaultAuthorizer: Tok
+        DefaultAuthorizer: Req
         Authorizers:
-          Tok:
+          Req:
+            FunctionPayloadType: REQUEST
             FunctionArn: !GetAtt AuthFunction.Arn
             Identity:
-              ValidationExpression: "Bearer [a-z]+"
+              Headers: [Authorization, X-Tenant]
       GatewayResponses:
-        DEFAULT_4XX:
-          StatusCode: 400
+        UNAUTHORIZED:
+          StatusCode: 418
           ResponseParameters:
             Headers:
-              X-Origin: method.request.header.Origin
-              X-Stage: context.stage
+              WWW-Authenticate: "'Bearer'"
   AuthFunction:
     Type: AWS::Serverless::Function
   Fn:
@@ -201,8 +177,8 @@ func TestRoutePriorityWithFallback(t *testing.T) {
 	}
 }
 
-func TestTokenAuthorizerAndDefault4XX(t *testing.T) {
-	var event authorizerTokenEvent
+func TestRequestAuthorizerAndGatewayResponse(t *testing.T) {
+	var event authorizerEvent
 	inv := &fakeInvoker{fn: func(fn string, payload []byte) ([]byte, error) {
 		if fn == "AuthFunction" {
 			_ = json.Unmarshal(payload, &event)
@@ -211,31 +187,24 @@ func TestTokenAuthorizerAndDefault4XX(t *testing.T) {
 		return []byte(`{"statusCode":204}`), nil
 	}}
 	h := unitHandler(t, inv)
-	// The token fails the ValidationExpression: 401 without invoking; DEFAULT_4XX's status
-	// code replaces every 4XX type's status, and its headers apply.
-	w := serve(h, "GET", "/p", "Authorization", "Basic xyz", "Origin", "https://o.example")
-	if w.Code != 400 || w.Body.String() != `{"message":"Unauthorized"}` || w.Header().Get("X-Origin") != "https://o.example" || w.Header().Get("X-Stage") != "v1" {
-		t.Errorf("invalid token: %d %s %v", w.Code, w.Body, w.Header())
+	// One identity source missing: 401 without invoking, with the template's status code
+	// and header for UNAUTHORIZED.
+	w := serve(h, "GET", "/p", "Authorization", "Bearer abc")
+	if w.Code != 418 || w.Body.String() != `{"message":"Unauthorized"}` || w.Header().Get("WWW-Authenticate") != "Bearer" || w.Header().Get("X-Amzn-Errortype") != "UnauthorizedException" {
+		t.Errorf("missing X-Tenant: %d %s %v", w.Code, w.Body, w.Header())
 	}
 	if inv.calls.Load() != 0 {
-		t.Errorf("the authorizer was invoked for a token failing the ValidationExpression")
+		t.Errorf("the authorizer was invoked without all identity sources")
 	}
-	if w := serve(h, "GET", "/p", "Authorization", "Bearer abc"); w.Code != 204 {
-		t.Errorf("valid token: %d %s", w.Code, w.Body)
+	if w := serve(h, "GET", "/p", "Authorization", "Bearer abc", "X-Tenant", "t1"); w.Code != 204 {
+		t.Errorf("with both identity sources: %d %s", w.Code, w.Body)
 	}
-	if event.Type != "TOKEN" || event.AuthorizationToken != "Bearer abc" || !strings.HasSuffix(event.MethodArn, "/v1/GET/p") {
-		t.Errorf("TOKEN event %+v", event)
+	if event.Type != "REQUEST" || event.MethodArn != "arn:aws:execute-api:us-east-1:123456789012:"+h.api.ID+"/v1/GET/p" || event.Headers["X-Tenant"] != "t1" {
+		t.Errorf("REQUEST event %+v", event)
 	}
-	// Unknown route: MISSING_AUTHENTICATION_TOKEN, also moved to 400 by DEFAULT_4XX.
-	if w := serve(h, "GET", "/nope"); w.Code != 400 || w.Body.String() != `{"message":"Missing Authentication Token"}` {
-		t.Errorf("unknown route: %d %s", w.Code, w.Body)
-	}
-	// SAM's default AddDefaultAuthorizerToCorsPreflight (true) protects the preflight too.
-	if w := serve(h, "OPTIONS", "/p"); w.Code != 400 {
-		t.Errorf("preflight without a token: %d", w.Code)
-	}
-	if w := serve(h, "OPTIONS", "/p", "Authorization", "Bearer abc"); w.Code != 200 || w.Header().Get("Access-Control-Allow-Origin") != "*" || w.Header().Get("Access-Control-Allow-Methods") != "GET,OPTIONS" {
-		t.Errorf("preflight: %d %v", w.Code, w.Header())
+	// Unknown route: MISSING_AUTHENTICATION_TOKEN, not customized.
+	if w := serve(h, "GET", "/nope"); w.Code != 403 || w.Body.String() != `{"message":"Missing Authentication Token"}` || w.Header().Get("WWW-Authenticate") != "" {
+		t.Errorf("unknown route: %d %s %v", w.Code, w.Body, w.Header())
 	}
 }
 
@@ -256,22 +225,22 @@ func TestAuthorizerCacheExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	authCalls := inv.calls.Load // authorizer and integration calls together
-	serve(h, "GET", "/p", "Authorization", "Bearer abc")
-	serve(h, "GET", "/p", "Authorization", "Bearer abc")
+	serve(h, "GET", "/p", "Authorization", "Bearer abc", "X-Tenant", "t")
+	serve(h, "GET", "/p", "Authorization", "Bearer abc", "X-Tenant", "t")
 	if n := authCalls(); n != 3 { // 1 authorizer + 2 integrations
 		t.Fatalf("calls %d, want 3", n)
 	}
 	now = now.Add(299 * time.Second)
-	serve(h, "GET", "/p", "Authorization", "Bearer abc")
+	serve(h, "GET", "/p", "Authorization", "Bearer abc", "X-Tenant", "t")
 	if n := authCalls(); n != 4 {
 		t.Errorf("within the TTL: calls %d, want 4", n)
 	}
 	now = now.Add(2 * time.Second) // 301 s after the first answer
-	serve(h, "GET", "/p", "Authorization", "Bearer abc")
+	serve(h, "GET", "/p", "Authorization", "Bearer abc", "X-Tenant", "t")
 	if n := authCalls(); n != 6 {
 		t.Errorf("after the TTL: calls %d, want 6", n)
 	}
-	serve(h, "GET", "/p", "Authorization", "Bearer xyz") // another identity
+	serve(h, "GET", "/p", "Authorization", "Bearer abc", "X-Tenant", "u") // another identity
 	if n := authCalls(); n != 8 {
 		t.Errorf("another token: calls %d, want 8", n)
 	}

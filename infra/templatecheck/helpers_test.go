@@ -12,6 +12,7 @@ import (
 
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 
+	sam "github.com/authbridge/authbridge/infra/samtemplate"
 	tc "github.com/authbridge/authbridge/infra/templatecheck"
 )
 
@@ -21,8 +22,6 @@ const (
 	samconfigPath  = "../../samconfig.toml"
 	functionsDir   = "../../functions"
 	readmePath     = "../../README.md"
-	// ARCHITECTURE.md lives beside the repository in the design folder; checked when present.
-	architecturePath = "../../../shared/design/ARCHITECTURE.md"
 )
 
 // required are the parameters without a default.
@@ -46,7 +45,7 @@ func with(extra map[string]string) map[string]string {
 type scenario struct {
 	name   string
 	params map[string]string
-	t      *tc.Template
+	t      *sam.Template
 }
 
 // scenarios are the parameter sets every check runs against: the defaults, the custom
@@ -94,7 +93,7 @@ func loadScenarios() ([]scenario, error) {
 		list = append(list, scenario{name: "samconfig " + env, params: p})
 	}
 	for i := range list {
-		tmpl, err := tc.Load(templatePath, list[i].params)
+		tmpl, err := sam.Load(templatePath, list[i].params)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", list[i].name, err)
 		}
@@ -123,8 +122,28 @@ func merge(a, b map[string]string) map[string]string {
 
 func str(v any) string { s, _ := v.(string); return s }
 
+// ref is what Ref of name resolves to in tmpl (the loader's stand-in for a resource).
+func ref(t testing.TB, tmpl *sam.Template, name string) string {
+	t.Helper()
+	v, err := tmpl.Ref(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// getAtt is what Fn::GetAtt of id's attribute resolves to in tmpl.
+func getAtt(t testing.TB, tmpl *sam.Template, id, attr string) string {
+	t.Helper()
+	v, err := tmpl.GetAtt(id, attr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // functions returns the template's SAM functions (typed).
-func functions(t *tc.Template) map[string]*serverless.Function {
+func functions(t *sam.Template) map[string]*serverless.Function {
 	return t.CFN.GetAllServerlessFunctionResources()
 }
 
@@ -151,7 +170,7 @@ type route struct {
 	Function, Event, Method, Path, RestAPI, Authorizer string
 }
 
-func routes(t *testing.T, tmpl *tc.Template) []route {
+func routes(t *testing.T, tmpl *sam.Template) []route {
 	t.Helper()
 	var out []route
 	for id, fn := range functions(tmpl) {
@@ -165,7 +184,11 @@ func routes(t *testing.T, tmpl *tc.Template) []route {
 			a := ev.Properties.ApiEvent
 			r := route{Function: id, Event: name, Method: strings.ToUpper(a.Method), Path: a.Path}
 			if a.RestApiId != nil {
-				r.RestAPI, _ = tc.RefTo(*a.RestApiId)
+				for _, id := range sam.Sorted(tmpl.CFN.GetAllServerlessApiResources()) {
+					if *a.RestApiId == ref(t, tmpl, id) {
+						r.RestAPI = id
+					}
+				}
 			}
 			if a.Auth != nil && a.Auth.Authorizer != nil {
 				r.Authorizer = *a.Auth.Authorizer
@@ -199,8 +222,8 @@ func matchPath(resource, path string) bool {
 	return len(ps) == len(rs)
 }
 
-// docRoute is a request a design document draws: method, concrete path, whether it carries
-// a bearer token, and (README) the function folder that serves it.
+// docRoute is a request the README's request-flow diagram draws: method, concrete path,
+// whether it carries a bearer token, and the function folder that serves it.
 type docRoute struct {
 	Method, Path, Function string
 	Bearer                 bool
@@ -212,7 +235,7 @@ var (
 	docTargetRE = regexp.MustCompile(`─>\s*([a-z][a-z-]*)`)
 )
 
-// docRoutes reads the request-flow diagram of ARCHITECTURE.md or the README.
+// docRoutes reads the README's request-flow diagram.
 func docRoutes(t *testing.T, path string) []docRoute {
 	t.Helper()
 	data, err := os.ReadFile(path)

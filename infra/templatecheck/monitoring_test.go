@@ -9,7 +9,7 @@ import (
 
 	"github.com/awslabs/goformation/v7/cloudformation/cloudwatch"
 
-	tc "github.com/authbridge/authbridge/infra/templatecheck"
+	sam "github.com/authbridge/authbridge/infra/samtemplate"
 	"github.com/authbridge/authbridge/shared/obs"
 )
 
@@ -26,8 +26,8 @@ var obsMetrics = []string{
 }
 
 // monitoring loads infra/monitoring.yaml with the parameters template.yaml's Monitoring
-// application passes it (markers such as {{Ref:TokenFunction}} stand for function names).
-func monitoring(t *testing.T, s scenario) *tc.Template {
+// application passes it (the loader's stand-ins for function names, the table, ...).
+func monitoring(t *testing.T, s scenario) *sam.Template {
 	t.Helper()
 	app := s.t.Props("Monitoring")
 	if app == nil || app["Location"] != "infra/monitoring.yaml" {
@@ -37,7 +37,7 @@ func monitoring(t *testing.T, s scenario) *tc.Template {
 	for k, v := range app["Parameters"].(map[string]any) {
 		params[k] = tcScalar(v)
 	}
-	m, err := tc.Load(monitoringPath, params)
+	m, err := sam.Load(monitoringPath, params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,17 +58,17 @@ func tcScalar(v any) string {
 func TestMonitoringWiring(t *testing.T) {
 	forEach(t, func(t *testing.T, s scenario) {
 		m := monitoring(t, s)
-		topic := "{{Ref:AlarmTopic}}"
-		if arn := s.t.Params["AlarmTopicArn"].(string); arn != "" {
-			topic = arn
+		topic := s.t.Params["AlarmTopicArn"].(string)
+		if topic == "" {
+			topic = ref(t, s.t, "AlarmTopic")
 		}
 		want := map[string]any{
 			"Prefix": "authbridge", "AlarmTopicArn": topic, "ApiName": "authbridge",
-			"StageName": "{{Ref:AuthbridgeApi.Stage}}", "TableName": "{{Ref:Table}}",
-			"FunctionLogGroupName": "{{Ref:FunctionLogGroup}}", "AccessLogGroupName": "{{Ref:AccessLogGroup}}",
+			"StageName": ref(t, s.t, "AuthbridgeApi.Stage"), "TableName": ref(t, s.t, "Table"),
+			"FunctionLogGroupName": ref(t, s.t, "FunctionLogGroup"), "AccessLogGroupName": ref(t, s.t, "AccessLogGroup"),
 		}
 		for id := range functions(s.t) {
-			want[id+"Name"] = "{{Ref:" + id + "}}"
+			want[id+"Name"] = ref(t, s.t, id)
 		}
 		if api := s.t.Props("AuthbridgeApi"); api["Name"] != "authbridge" {
 			t.Errorf("the API's Name must be the stack name (ApiName dimension), got %v", api["Name"])
@@ -91,7 +91,7 @@ type alarm struct {
 	*cloudwatch.Alarm
 }
 
-func alarms(m *tc.Template) map[string]alarm {
+func alarms(m *sam.Template) map[string]alarm {
 	out := map[string]alarm{}
 	for id, a := range m.CFN.GetAllCloudWatchAlarmResources() {
 		out[id] = alarm{id, a}
@@ -139,7 +139,7 @@ func TestAlarms(t *testing.T) {
 				t.Errorf("%s: TreatMissingData must be notBreaching (quiet nights are not incidents)", id)
 			}
 		}
-		fn := func(id string) string { return "{{Ref:" + id + "}}" }
+		fn := func(id string) string { return ref(t, s.t, id) }
 		one := func(id, ns, name string, dims map[string]string) {
 			t.Helper()
 			a, ok := as[id]
@@ -154,7 +154,7 @@ func TestAlarms(t *testing.T) {
 			}
 			t.Errorf("%s does not watch %s %s %v (it watches %v)", id, ns, name, dims, metricsOf(a))
 		}
-		one("Api5xxAlarm", "AWS/ApiGateway", "5XXError", map[string]string{"ApiName": "authbridge", "Stage": "{{Ref:AuthbridgeApi.Stage}}"})
+		one("Api5xxAlarm", "AWS/ApiGateway", "5XXError", map[string]string{"ApiName": "authbridge", "Stage": ref(t, s.t, "AuthbridgeApi.Stage")})
 		one("TokenLatencyAlarm", "AWS/Lambda", "Duration", map[string]string{"FunctionName": fn("TokenFunction")})
 		one("AuthorizerLatencyAlarm", "AWS/Lambda", "Duration", map[string]string{"FunctionName": fn("AuthorizerFunction")})
 		for _, id := range []string{"TokenLatencyAlarm", "AuthorizerLatencyAlarm"} {
@@ -172,8 +172,8 @@ func TestAlarms(t *testing.T) {
 			t.Error("RefreshReuseAlarm must fire on any reuse (> 0)")
 		}
 		one("KmsThrottleAlarm", obs.Namespace, kmsThrottledMetric, map[string]string{})
-		one("DynamoDBThrottleAlarm", "AWS/DynamoDB", "ReadThrottleEvents", map[string]string{"TableName": "{{Ref:Table}}"})
-		one("DynamoDBThrottleAlarm", "AWS/DynamoDB", "WriteThrottleEvents", map[string]string{"TableName": "{{Ref:Table}}"})
+		one("DynamoDBThrottleAlarm", "AWS/DynamoDB", "ReadThrottleEvents", map[string]string{"TableName": ref(t, s.t, "Table")})
+		one("DynamoDBThrottleAlarm", "AWS/DynamoDB", "WriteThrottleEvents", map[string]string{"TableName": ref(t, s.t, "Table")})
 
 		// The denial spike: a Metrics Insights query summing AuthorizerDeny over every Reason
 		// of the authorizer function but missing_token (every client's first request).
@@ -194,10 +194,10 @@ func TestAlarms(t *testing.T) {
 
 		// The KMS throttle metric comes from the function log group's filter.
 		var filter map[string]any
-		for _, f := range tc.Resources(m.Doc, "AWS::Logs::MetricFilter") {
+		for _, f := range sam.Resources(m.Doc, "AWS::Logs::MetricFilter") {
 			filter = f["Properties"].(map[string]any)
 		}
-		if filter == nil || filter["LogGroupName"] != "{{Ref:FunctionLogGroup}}" || tc.Get(filter["MetricTransformations"].([]any)[0], "MetricName") != kmsThrottledMetric ||
+		if filter == nil || filter["LogGroupName"] != ref(t, s.t, "FunctionLogGroup") || sam.Get(filter["MetricTransformations"].([]any)[0], "MetricName") != kmsThrottledMetric ||
 			!strings.Contains(str(filter["FilterPattern"]), "ThrottlingException") || !strings.Contains(str(filter["FilterPattern"]), "kms Sign") {
 			t.Errorf("KMS throttling metric filter: %v", filter)
 		}
@@ -236,14 +236,14 @@ func TestDashboard(t *testing.T) {
 		}
 		fnNames := map[string]bool{}
 		for id := range functions(s.t) {
-			fnNames["{{Ref:"+id+"}}"] = true
+			fnNames[ref(t, s.t, id)] = true
 		}
 		known := append(slices.Clone(obsMetrics), kmsThrottledMetric)
 		shown := map[string]bool{}
 		var alarmsShown []string
 		for _, w := range dash.Widgets {
 			if w.Type == "alarm" {
-				alarmsShown = tc.Strings(w.Properties["alarms"])
+				alarmsShown = sam.Strings(w.Properties["alarms"])
 			}
 			ms, _ := w.Properties["metrics"].([]any)
 			for _, raw := range ms {
@@ -284,11 +284,11 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 		for id := range alarms(m) {
-			if !slices.Contains(alarmsShown, "{{GetAtt:"+id+".Arn}}") {
+			if !slices.Contains(alarmsShown, getAtt(t, m, id, "Arn")) {
 				t.Errorf("the dashboard's alarm widget lacks %s", id)
 			}
 		}
-		if url := str(tc.Get(m.Doc, "Outputs", "DashboardUrl", "Value")); !strings.Contains(url, "#dashboards:name={{Ref:Dashboard}}") {
+		if url := str(sam.Get(m.Doc, "Outputs", "DashboardUrl", "Value")); !strings.Contains(url, "#dashboards:name="+ref(t, m, "Dashboard")) {
 			t.Errorf("DashboardUrl %q", url)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	sam "github.com/authbridge/authbridge/infra/samtemplate"
 	tc "github.com/authbridge/authbridge/infra/templatecheck"
 )
 
@@ -36,7 +37,7 @@ func TestSAMConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tc.Load(templatePath, p); err != nil {
+			if _, err := sam.Load(templatePath, p); err != nil {
 				t.Fatal(err)
 			}
 			if env == "dev" { // make invoke-<function> passes --config-env dev to sam local invoke
@@ -44,7 +45,7 @@ func TestSAMConfig(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := tc.Load(templatePath, li); err != nil {
+				if _, err := sam.Load(templatePath, li); err != nil {
 					t.Fatalf("[dev.local_invoke.parameters]: %v", err)
 				}
 			}

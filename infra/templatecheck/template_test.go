@@ -3,14 +3,13 @@ package templatecheck_test
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/authbridge/authbridge/infra/gateway"
-	tc "github.com/authbridge/authbridge/infra/templatecheck"
+	sam "github.com/authbridge/authbridge/infra/samtemplate"
+	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/guard"
 )
 
@@ -24,22 +23,6 @@ func TestLocalStackLoadsEveryScenario(t *testing.T) {
 		}
 		if _, err := gateway.NewHandler(tmpl, gateway.Config{Invoker: gateway.InvokerFunc(nil)}); err != nil {
 			t.Fatal(err)
-		}
-	})
-}
-
-// TestReferencesExist: every Ref and GetAtt left after conditions are applied names a
-// resource that exists under those conditions (CloudFormation: "Unresolved resource
-// dependencies").
-func TestReferencesExist(t *testing.T) {
-	marker := regexp.MustCompile(`\{\{(Ref|GetAtt):([A-Za-z0-9]+)[^}]*\}\}`)
-	forEach(t, func(t *testing.T, s scenario) {
-		resources, _ := s.t.Doc["Resources"].(map[string]any)
-		raw, _ := json.Marshal(s.t.Doc)
-		for _, m := range marker.FindAllStringSubmatch(string(raw), -1) {
-			if _, ok := resources[m[2]]; !ok {
-				t.Errorf("%s refers to %s, which does not exist with these parameters", m[0], m[2])
-			}
 		}
 	})
 }
@@ -80,57 +63,88 @@ func logicalID(dir string) string {
 	return b.String()
 }
 
-// designRoutes are the requests of ARCHITECTURE.md's request flow, with the folder of the
-// function that serves them; the test also reads the diagrams themselves.
-var designRoutes = []docRoute{
-	{"GET", "/.well-known/oauth-protected-resource", "resource-metadata", false},
-	{"GET", "/.well-known/oauth-protected-resource/mcp", "resource-metadata", false},
-	{"GET", "/.well-known/oauth-authorization-server", "server-metadata", false},
-	{"GET", "/.well-known/openid-configuration", "server-metadata", false},
-	{"GET", "/.well-known/jwks.json", "jwks", false},
-	{"POST", "/api/ext/auth/register", "register", false},
-	{"GET", "/api/ext/auth/authorize", "authorize", false},
-	{"POST", "/api/ext/auth/consent", "consent", false},
-	{"GET", "/api/ext/auth/callback", "callback", false},
-	{"POST", "/api/ext/auth/token", "token", false},
-	{"POST", "/api/ext/auth/revoke", "revoke", false},
+// designRoutes are the requests template.yaml must route, with the folder of the function
+// that serves them: every path and routed method of the OAuth endpoints table
+// (authserver.Endpoints, a path-inserted form through its {proxy+} route), and the MCP
+// route, which is no OAuth endpoint (shared/mcpserver behind shared/guard's authorizer).
+// The test also reads the README's diagram.
+func designRoutes() []docRoute {
+	var out []docRoute
+	for _, e := range authserver.Endpoints() {
+		for _, p := range e.Paths {
+			paths := []string{p}
+			if e.PathInserted {
+				paths = append(paths, p+"/mcp")
+			}
+			for _, path := range paths {
+				for _, m := range e.RoutedMethods() {
+					out = append(out, docRoute{m, path, e.Function, false})
+				}
+			}
+		}
+	}
+	return append(out, mcpRoutes...)
+}
+
+// mcpRoutes are the MCP route's methods, behind the bearer-token authorizer.
+var mcpRoutes = []docRoute{
 	{"POST", "/mcp", "mcp", true},
 	{"GET", "/mcp", "mcp", true},
 	{"DELETE", "/mcp", "mcp", true},
-	// MCP 2025-03-26 fallback paths at the origin (Claude has been seen calling them).
-	{"POST", "/register", "register", false},
-	{"GET", "/authorize", "authorize", false},
-	{"POST", "/token", "token", false},
 }
 
-// TestRoutes: every route of the design (ARCHITECTURE.md when present, the README's
-// diagram, the list above) is an Api event with its method, on the stack's API, served by
+// tableRoute reports whether an Api event of an OAuth endpoint's function is one the table
+// declares: one of its paths (or path/{proxy+} when path-inserted) and routed methods.
+func tableRoute(e authserver.Endpoint, r route) bool {
+	for _, p := range e.Paths {
+		if (r.Path == p || e.PathInserted && r.Path == p+"/{proxy+}") && slices.Contains(e.RoutedMethods(), r.Method) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRoutes: every route of the design (the README's diagram, the list above) is an Api
+// event with its method, on the stack's API, served by
 // the right function; the MCP routes go through the bearer-token authorizer and every
 // OAuth route is Authorizer: NONE (metadata and the OAuth endpoints never sit behind
 // authentication). The default authorizer is the REQUEST authorizer of AuthorizerFunction.
 func TestRoutes(t *testing.T) {
-	want := slices.Clone(designRoutes)
+	want := designRoutes()
 	readme := docRoutes(t, readmePath)
 	want = append(want, readme...)
-	if _, err := os.Stat(architecturePath); err == nil {
-		for _, r := range docRoutes(t, architecturePath) {
-			r.Function = "" // the design names functions by role, not folder
-			want = append(want, r)
-		} // (a fresh clone has no design folder beside it)
+	drawn := map[string]bool{}
+	for _, r := range readme {
+		drawn[r.Function] = true
+	}
+	for _, e := range authserver.Endpoints() {
+		if !drawn[e.Function] {
+			t.Errorf("README.md: the request-flow diagram draws no request to functions/%s", e.Function)
+		}
 	}
 	forEach(t, func(t *testing.T, s scenario) {
 		api := s.t.Props("AuthbridgeApi")
 		auth, _ := api["Auth"].(map[string]any)
 		def := str(auth["DefaultAuthorizer"])
-		a, _ := tc.Get(auth, "Authorizers", def).(map[string]any)
-		if def == "" || a == nil || a["FunctionPayloadType"] != "REQUEST" || a["FunctionArn"] != "{{GetAtt:AuthorizerFunction.Arn}}" {
+		a, _ := sam.Get(auth, "Authorizers", def).(map[string]any)
+		if def == "" || a == nil || a["FunctionPayloadType"] != "REQUEST" || a["FunctionArn"] != getAtt(t, s.t, "AuthorizerFunction", "Arn") {
 			t.Fatalf("AuthbridgeApi: the default authorizer must be the REQUEST authorizer of AuthorizerFunction, got %v", auth)
 		}
-		if h := tc.Strings(tc.Get(a, "Identity", "Headers")); !slices.Equal(h, []string{"Authorization"}) {
+		if h := sam.Strings(sam.Get(a, "Identity", "Headers")); !slices.Equal(h, []string{"Authorization"}) {
 			t.Errorf("authorizer identity source %v, want the Authorization header", h)
 		}
 		rs := routes(t, s.t)
+		endpoints := map[string]authserver.Endpoint{}
+		for _, e := range authserver.Endpoints() {
+			endpoints[e.LogicalID()] = e
+		}
 		for _, r := range rs {
+			// Every Api event is the MCP route or one the endpoints table declares.
+			if e, ok := endpoints[r.Function]; ok && !tableRoute(e, r) {
+				t.Errorf("%s %s (%s): not a route of functions/%s in authserver's endpoints table", r.Method, r.Path, r.Function, e.Function)
+			} else if !ok && r.Function != "McpFunction" {
+				t.Errorf("%s %s: %s is neither an endpoint of authserver's table nor the MCP function", r.Method, r.Path, r.Function)
+			}
 			if r.RestAPI != "AuthbridgeApi" {
 				t.Errorf("%s %s (%s): RestApiId must be AuthbridgeApi, got %q", r.Method, r.Path, r.Function, r.RestAPI)
 			}
@@ -192,7 +206,7 @@ type statement struct {
 
 func parseStatement(v any) statement {
 	m, _ := v.(map[string]any)
-	st := statement{Effect: str(m["Effect"]), Actions: tc.Strings(m["Action"]), Resources: tc.Strings(m["Resource"])}
+	st := statement{Effect: str(m["Effect"]), Actions: sam.Strings(m["Action"]), Resources: sam.Strings(m["Resource"])}
 	st.Condition, _ = m["Condition"].(map[string]any)
 	for k := range m {
 		if !slices.Contains([]string{"Effect", "Action", "Resource", "Condition", "Sid"}, k) {
@@ -215,8 +229,8 @@ func parseStatement(v any) statement {
 func TestLeastPrivilege(t *testing.T) {
 	forEach(t, func(t *testing.T, s scenario) {
 		keys := map[string]bool{}
-		for id := range tc.Resources(s.t.Doc, "AWS::KMS::Key") {
-			keys["{{GetAtt:"+id+".Arn}}"] = true
+		for id := range sam.Resources(s.t.Doc, "AWS::KMS::Key") {
+			keys[getAtt(t, s.t, id, "Arn")] = true
 		}
 		for id, fn := range functions(s.t) {
 			if fn.Role != nil {
@@ -258,8 +272,8 @@ func TestLeastPrivilege(t *testing.T) {
 						case r == "*" || strings.Contains(r, "*") && (service == "kms" || service == "dynamodb"):
 							t.Errorf("%s: %s on %q: KMS and DynamoDB actions must name the stack's own keys and table", id, a, r)
 						case service == "kms" && !keys[r]:
-							t.Errorf("%s: %s on %q, want one of the stack's signing keys %v", id, a, r, tc.Sorted(keys))
-						case service == "dynamodb" && r != "{{GetAtt:Table.Arn}}":
+							t.Errorf("%s: %s on %q, want one of the stack's signing keys %v", id, a, r, sam.Sorted(keys))
+						case service == "dynamodb" && r != getAtt(t, s.t, "Table", "Arn"):
 							t.Errorf("%s: %s on %q, want the stack's table", id, a, r)
 						case service == "secretsmanager" && r != s.t.Params["WorkOSApiKeySecretArn"]:
 							t.Errorf("%s: %s on %q, want the WorkOS API key secret", id, a, r)
@@ -289,12 +303,12 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 
-		for id, key := range tc.Resources(s.t.Doc, "AWS::KMS::Key") {
-			for _, raw := range tc.Get(key, "Properties", "KeyPolicy", "Statement").([]any) {
+		for id, key := range sam.Resources(s.t.Doc, "AWS::KMS::Key") {
+			for _, raw := range sam.Get(key, "Properties", "KeyPolicy", "Statement").([]any) {
 				st := parseStatement(raw)
 				admin := slices.Equal(st.Actions, []string{"kms:*"}) && slices.Equal(st.Resources, []string{"*"}) && st.Effect == "Allow"
-				root := fmt.Sprintf("arn:aws:iam::%s:root", tc.Pseudo["AWS::AccountId"])
-				principal := tc.Get(raw, "Principal", "AWS")
+				root := fmt.Sprintf("arn:aws:iam::%s:root", sam.AccountID)
+				principal := sam.Get(raw, "Principal", "AWS")
 				if admin && principal != root {
 					t.Errorf("%s: kms:* is only for the account root (the key administration statement), got principal %v", id, principal)
 				}
@@ -303,13 +317,13 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			}
 		}
-		for id, role := range tc.Resources(s.t.Doc, "AWS::IAM::Role") {
+		for id, role := range sam.Resources(s.t.Doc, "AWS::IAM::Role") {
 			p := role["Properties"].(map[string]any)
-			managed := tc.Strings(p["ManagedPolicyArns"])
+			managed := sam.Strings(p["ManagedPolicyArns"])
 			if id != "ApiGatewayLogRole" || !slices.Equal(managed, []string{"arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}) || p["Policies"] != nil {
 				t.Errorf("%s: unexpected role or permissions %v", id, managed)
 			}
-			if svc := tc.Get(p, "AssumeRolePolicyDocument", "Statement"); !strings.Contains(fmt.Sprint(svc), "apigateway.amazonaws.com") {
+			if svc := sam.Get(p, "AssumeRolePolicyDocument", "Statement"); !strings.Contains(fmt.Sprint(svc), "apigateway.amazonaws.com") {
 				t.Errorf("%s: must be assumable by API Gateway only", id)
 			}
 		}
@@ -320,9 +334,9 @@ func TestLeastPrivilege(t *testing.T) {
 // protection are on; the table survives stack deletion and replacement.
 func TestTable(t *testing.T) {
 	forEach(t, func(t *testing.T, s scenario) {
-		tables := tc.Resources(s.t.Doc, "AWS::DynamoDB::Table")
+		tables := sam.Resources(s.t.Doc, "AWS::DynamoDB::Table")
 		if len(tables) != 1 || tables["Table"] == nil {
-			t.Fatalf("want one table, Table; got %v", tc.Sorted(tables))
+			t.Fatalf("want one table, Table; got %v", sam.Sorted(tables))
 		}
 		tbl, err := s.t.CFN.GetDynamoDBTableWithName("Table")
 		if err != nil {
@@ -372,7 +386,7 @@ func TestGatewayResponses(t *testing.T) {
 			if r["StatusCode"] != want.status {
 				t.Errorf("%s: status %v, want %v", typ, r["StatusCode"], want.status)
 			}
-			h, _ := tc.Get(r, "ResponseParameters", "Headers").(map[string]any)
+			h, _ := sam.Get(r, "ResponseParameters", "Headers").(map[string]any)
 			if got := h["WWW-Authenticate"]; got != "'"+want.challenge+"'" {
 				t.Errorf("%s: WWW-Authenticate = %v, want '%s'", typ, got, want.challenge)
 			}
@@ -393,7 +407,7 @@ func TestJSONLogsAndTracing(t *testing.T) {
 			if lc["LogFormat"] != "JSON" {
 				t.Errorf("%s: LogFormat %v, want JSON", id, lc["LogFormat"])
 			}
-			if lc["LogGroup"] != "{{Ref:FunctionLogGroup}}" {
+			if lc["LogGroup"] != ref(t, s.t, "FunctionLogGroup") {
 				t.Errorf("%s: LogGroup %v, want the stack's FunctionLogGroup", id, lc["LogGroup"])
 			}
 			if lc["ApplicationLogLevel"] != s.t.Params["LogLevel"] {
@@ -404,7 +418,7 @@ func TestJSONLogsAndTracing(t *testing.T) {
 			}
 		}
 		for _, g := range []string{"FunctionLogGroup", "AccessLogGroup"} {
-			if tc.Get(s.t.Props(g), "RetentionInDays") != s.t.Params["LogRetentionDays"] {
+			if sam.Get(s.t.Props(g), "RetentionInDays") != s.t.Params["LogRetentionDays"] {
 				t.Errorf("%s: retention must be LogRetentionDays", g)
 			}
 		}
@@ -419,7 +433,7 @@ func TestStage(t *testing.T) {
 		if api["TracingEnabled"] != true {
 			t.Error("API X-Ray tracing must be on")
 		}
-		format := str(tc.Get(api, "AccessLogSetting", "Format"))
+		format := str(sam.Get(api, "AccessLogSetting", "Format"))
 		var fields map[string]string
 		if err := json.Unmarshal([]byte(format), &fields); err != nil {
 			t.Fatalf("access log format is not JSON: %v\n%s", err, format)
@@ -432,7 +446,7 @@ func TestStage(t *testing.T) {
 		if strings.Contains(format, "querystring") || strings.Contains(format, "requestOverride") || strings.Contains(format, "$input") {
 			t.Error("the access log must not record query strings (codes, states) or bodies")
 		}
-		if dest := str(tc.Get(api, "AccessLogSetting", "DestinationArn")); !strings.HasSuffix(dest, ":log-group:{{Ref:AccessLogGroup}}") {
+		if dest := str(sam.Get(api, "AccessLogSetting", "DestinationArn")); !strings.HasSuffix(dest, ":log-group:"+ref(t, s.t, "AccessLogGroup")) {
 			t.Errorf("access log destination %q, want AccessLogGroup's ARN (without :*)", dest)
 		}
 		settings, _ := api["MethodSettings"].([]any)
@@ -485,10 +499,10 @@ func TestCustomDomain(t *testing.T) {
 			t.Errorf("Issuer %v, want https://%s", s.t.Params["Issuer"], domain)
 		}
 		if dn == nil || dn["DomainName"] != domain || dn["RegionalCertificateArn"] != s.t.Params["CertificateArn"] || dn["SecurityPolicy"] != "TLS_1_2" ||
-			!slices.Equal(tc.Strings(tc.Get(dn, "EndpointConfiguration", "Types")), []string{"REGIONAL"}) {
+			!slices.Equal(sam.Strings(sam.Get(dn, "EndpointConfiguration", "Types")), []string{"REGIONAL"}) {
 			t.Errorf("ApiDomainName: %v", dn)
 		}
-		if bpm == nil || bpm["DomainName"] != "{{Ref:ApiDomainName}}" || bpm["RestApiId"] != "{{Ref:AuthbridgeApi}}" || bpm["Stage"] != "{{Ref:AuthbridgeApi.Stage}}" {
+		if bpm == nil || bpm["DomainName"] != ref(t, s.t, "ApiDomainName") || bpm["RestApiId"] != ref(t, s.t, "AuthbridgeApi") || bpm["Stage"] != ref(t, s.t, "AuthbridgeApi.Stage") {
 			t.Errorf("ApiBasePathMapping: %v", bpm)
 		}
 		if bp, ok := bpm["BasePath"]; ok && bp != "" && bp != "/" {
@@ -496,7 +510,7 @@ func TestCustomDomain(t *testing.T) {
 		}
 		if zone := s.t.Params["HostedZoneId"].(string); (zone != "") != (rec != nil) {
 			t.Errorf("Route 53 record exists = %v with HostedZoneId %q", rec != nil, zone)
-		} else if rec != nil && (rec["Name"] != domain || rec["HostedZoneId"] != zone || tc.Get(rec, "AliasTarget", "DNSName") != "{{GetAtt:ApiDomainName.RegionalDomainName}}") {
+		} else if rec != nil && (rec["Name"] != domain || rec["HostedZoneId"] != zone || sam.Get(rec, "AliasTarget", "DNSName") != getAtt(t, s.t, "ApiDomainName", "RegionalDomainName")) {
 			t.Errorf("ApiDomainRecord: %v", rec)
 		}
 	})
@@ -516,19 +530,19 @@ func TestWAF(t *testing.T) {
 		if acl == nil || acl["Scope"] != "REGIONAL" || assoc == nil {
 			t.Fatal("WafEnabled=true needs a REGIONAL web ACL and its association")
 		}
-		if got := str(assoc["ResourceArn"]); got != "arn:aws:apigateway:eu-west-1::/restapis/{{Ref:AuthbridgeApi}}/stages/{{Ref:AuthbridgeApi.Stage}}" {
+		if got := str(assoc["ResourceArn"]); got != "arn:aws:apigateway:"+sam.Region+"::/restapis/"+ref(t, s.t, "AuthbridgeApi")+"/stages/"+ref(t, s.t, "AuthbridgeApi.Stage") {
 			t.Errorf("association target %q, want the API's stage", got)
 		}
 		limits := map[string]any{}
 		for _, raw := range acl["Rules"].([]any) {
-			rbs, _ := tc.Get(raw, "Statement", "RateBasedStatement").(map[string]any)
-			bm, _ := tc.Get(rbs, "ScopeDownStatement", "ByteMatchStatement").(map[string]any)
-			if rbs == nil || bm == nil || rbs["AggregateKeyType"] != "IP" || bm["PositionalConstraint"] != "ENDS_WITH" || tc.Get(bm, "FieldToMatch", "UriPath") == nil {
-				t.Errorf("rule %v: want a per-IP rate-based rule scoped to a path", tc.Get(raw, "Name"))
+			rbs, _ := sam.Get(raw, "Statement", "RateBasedStatement").(map[string]any)
+			bm, _ := sam.Get(rbs, "ScopeDownStatement", "ByteMatchStatement").(map[string]any)
+			if rbs == nil || bm == nil || rbs["AggregateKeyType"] != "IP" || bm["PositionalConstraint"] != "ENDS_WITH" || sam.Get(bm, "FieldToMatch", "UriPath") == nil {
+				t.Errorf("rule %v: want a per-IP rate-based rule scoped to a path", sam.Get(raw, "Name"))
 				continue
 			}
-			if tc.Get(raw, "Action", "Block") == nil {
-				t.Errorf("rule %v must block", tc.Get(raw, "Name"))
+			if sam.Get(raw, "Action", "Block") == nil {
+				t.Errorf("rule %v must block", sam.Get(raw, "Name"))
 			}
 			limits[str(bm["SearchString"])] = rbs["Limit"]
 		}
@@ -553,7 +567,7 @@ func TestSigningKeys(t *testing.T) {
 		if other == "accepted" {
 			wantKeys = append(wantKeys, rest)
 		}
-		keys := tc.Sorted(tc.Resources(s.t.Doc, "AWS::KMS::Key"))
+		keys := sam.Sorted(sam.Resources(s.t.Doc, "AWS::KMS::Key"))
 		if !slices.Equal(keys, slices.Sorted(slices.Values(wantKeys))) {
 			t.Fatalf("KMS keys %v, want %v", keys, wantKeys)
 		}
@@ -563,26 +577,26 @@ func TestSigningKeys(t *testing.T) {
 				t.Errorf("%s: want an ECC_NIST_P256 SIGN_VERIFY key with a 30-day deletion window", k)
 			}
 		}
-		if got := s.t.Props("SigningKeyAlias")["TargetKeyId"]; got != "{{Ref:"+signing+"}}" {
+		if got := s.t.Props("SigningKeyAlias")["TargetKeyId"]; got != ref(t, s.t, signing) {
 			t.Errorf("alias targets %v, want %s", got, signing)
 		}
 		var ids, arns []string
 		for _, k := range wantKeys {
-			ids = append(ids, "{{GetAtt:"+k+".KeyId}}")
-			arns = append(arns, "{{GetAtt:"+k+".Arn}}")
+			ids = append(ids, getAtt(t, s.t, k, "KeyId"))
+			arns = append(arns, getAtt(t, s.t, k, "Arn"))
 		}
 		for _, fn := range []string{"JwksFunction", "AuthorizerFunction"} {
-			if got := tc.Get(s.t.Props(fn), "Environment", "Variables", "ACCEPTED_KEY_IDS"); got != strings.Join(ids, ",") {
+			if got := sam.Get(s.t.Props(fn), "Environment", "Variables", "ACCEPTED_KEY_IDS"); got != strings.Join(ids, ",") {
 				t.Errorf("%s ACCEPTED_KEY_IDS = %v, want %s", fn, got, strings.Join(ids, ","))
 			}
 		}
-		if got := tc.Get(s.t.Props("TokenFunction"), "Environment", "Variables", "SIGNING_KEY_ID"); got != "{{Ref:SigningKeyAlias}}" {
+		if got := sam.Get(s.t.Props("TokenFunction"), "Environment", "Variables", "SIGNING_KEY_ID"); got != ref(t, s.t, "SigningKeyAlias") {
 			t.Errorf("the token function must sign through the alias, got %v", got)
 		}
 		for fn, action := range map[string]string{"JwksFunction": "kms:GetPublicKey", "AuthorizerFunction": "kms:GetPublicKey", "TokenFunction": "kms:Sign"} {
 			var res []string
-			for _, raw := range tc.Get(s.t.Props(fn), "Policies").([]any) {
-				for _, st := range tc.Get(raw, "Statement").([]any) {
+			for _, raw := range sam.Get(s.t.Props(fn), "Policies").([]any) {
+				for _, st := range sam.Get(raw, "Statement").([]any) {
 					if p := parseStatement(st); slices.Contains(p.Actions, action) {
 						res = append(res, p.Resources...)
 					}
@@ -604,12 +618,12 @@ func TestOutputs(t *testing.T) {
 			"Issuer":                       issuer,
 			"McpUrl":                       issuer + "/mcp",
 			"ProtectedResourceMetadataUrl": issuer + guard.PathResourceMetadata + "/mcp",
-			"TableName":                    "{{Ref:Table}}",
-			"SigningKeyId":                 "{{GetAtt:SigningKey" + s.t.Params["SigningKeySlot"].(string) + ".KeyId}}",
-			"DashboardUrl":                 "{{GetAtt:Monitoring.Outputs.DashboardUrl}}",
+			"TableName":                    ref(t, s.t, "Table"),
+			"SigningKeyId":                 getAtt(t, s.t, "SigningKey"+s.t.Params["SigningKeySlot"].(string), "KeyId"),
+			"DashboardUrl":                 getAtt(t, s.t, "Monitoring", "Outputs.DashboardUrl"),
 		}
 		for name, v := range want {
-			if got := tc.Get(outs, name, "Value"); got != v {
+			if got := sam.Get(outs, name, "Value"); got != v {
 				t.Errorf("output %s = %v, want %v", name, got, v)
 			}
 		}

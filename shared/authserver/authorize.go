@@ -17,8 +17,8 @@ import (
 // about 10 minutes).
 const pendingTTL = 10 * time.Minute
 
-// AuthorizeHandler serves GET /api/ext/auth/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1).
-func (s *Server) AuthorizeHandler() http.Handler {
+// authorizeHandler serves GET /api/ext/auth/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1).
+func (s *Server) authorizeHandler() http.Handler {
 	return s.endpoint(PathAuthorize, web.Methods(http.HandlerFunc(s.authorize), http.MethodGet))
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/authbridge/authbridge/shared/web"
 )
 
-// CallbackHandler serves GET /api/ext/auth/callback, where WorkOS returns the browser.
-func (s *Server) CallbackHandler() http.Handler {
+// callbackHandler serves GET /api/ext/auth/callback, where WorkOS returns the browser.
+func (s *Server) callbackHandler() http.Handler {
 	return s.endpoint(PathCallback, web.Methods(http.HandlerFunc(s.callback), http.MethodGet))
 }
 

@@ -11,10 +11,10 @@ import (
 	"github.com/authbridge/authbridge/shared/web"
 )
 
-// ConsentHandler serves POST /api/ext/auth/consent, the consent page's form. The request
+// consentHandler serves POST /api/ext/auth/consent, the consent page's form. The request
 // id and CSRF token in the form must match the pending request stored for this browser's
 // cookie (MCP security best practices: CSRF protection on the consent page).
-func (s *Server) ConsentHandler() http.Handler {
+func (s *Server) consentHandler() http.Handler {
 	return s.endpoint(PathConsent, web.Methods(http.HandlerFunc(s.consent), http.MethodPost))
 }
 

@@ -125,7 +125,9 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		Log:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    clock.now,
 	}
-	handler = srv.Routes()
+	if handler, err = srv.Routes(); err != nil {
+		t.Fatalf("routes: %v", err)
+	}
 	return &stack{Issuer: issuer, Server: srv, Store: st, Keys: keys, Logs: logs, DB: ddb, Table: table, clock: clock}
 }
 

@@ -46,7 +46,7 @@ func (s *Server) Metadata() ServerMetadata {
 		JWKSURI:                                c.Endpoint(PathJWKS),
 		ResponseTypesSupported:                 []string{"code"},
 		ResponseModesSupported:                 []string{"query"},
-		GrantTypesSupported:                    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+		GrantTypesSupported:                    oauth.SupportedGrants(),
 		CodeChallengeMethodsSupported:          []string{"S256"}, // MCP: MUST be present; OAuth 2.1: S256
 		TokenEndpointAuthMethodsSupported:      authMethods,
 		RevocationEndpointAuthMethodsSupported: authMethods,
@@ -57,11 +57,11 @@ func (s *Server) Metadata() ServerMetadata {
 	}
 }
 
-// ServerMetadataHandler serves /.well-known/oauth-authorization-server and
+// serverMetadataHandler serves /.well-known/oauth-authorization-server and
 // /.well-known/openid-configuration (RFC 8414 §3, OIDC Discovery §4). The path-inserted
 // forms /.well-known/oauth-authorization-server{issuer path} (RFC 8414 §3.1) and
 // /.well-known/openid-configuration{issuer path} (MCP's second probe) are answered too.
-func (s *Server) ServerMetadataHandler() http.Handler {
+func (s *Server) serverMetadataHandler() http.Handler {
 	return s.endpoint(PathASMetadata, web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, doc := range []string{PathASMetadata, PathOIDC} {
 			if suffix, ok := strings.CutPrefix(r.URL.Path, doc+"/"); ok && "/"+suffix != s.Config.IssuerPath() {
@@ -82,11 +82,11 @@ type ResourceMetadata struct {
 	ResourceName           string   `json:"resource_name"`
 }
 
-// ResourceMetadataHandler serves /.well-known/oauth-protected-resource (the first resource)
+// resourceMetadataHandler serves /.well-known/oauth-protected-resource (the first resource)
 // and /.well-known/oauth-protected-resource/<path> for each resource (RFC 9728 §3.1), where
 // <path> is the resource's path below the issuer's (…/mcp for {issuer}/mcp). It is never
 // behind authentication (MCP authorization: metadata discovery).
-func (s *Server) ResourceMetadataHandler() http.Handler {
+func (s *Server) resourceMetadataHandler() http.Handler {
 	return s.endpoint(PathPRM, web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resource, ok := s.resourceForPath(strings.TrimPrefix(r.URL.Path, PathPRM))
 		if !ok {
@@ -120,8 +120,8 @@ func (s *Server) resourceForPath(suffix string) (string, bool) {
 	return "", false
 }
 
-// JWKSHandler serves every public key whose tokens are currently accepted (RFC 7517).
-func (s *Server) JWKSHandler() http.Handler {
+// jwksHandler serves every public key whose tokens are currently accepted (RFC 7517).
+func (s *Server) jwksHandler() http.Handler {
 	return s.endpoint(PathJWKS, web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		doc, err := s.Keys.JWKS()
 		if err != nil {

@@ -18,8 +18,8 @@ type registrationResponse struct {
 	oauth.ClientMetadata
 }
 
-// RegisterHandler serves POST /api/ext/auth/register: RFC 7591 dynamic client registration.
-func (s *Server) RegisterHandler() http.Handler {
+// registerHandler serves POST /api/ext/auth/register: RFC 7591 dynamic client registration.
+func (s *Server) registerHandler() http.Handler {
 	return s.endpoint(PathRegister, web.CORS(web.Methods(http.HandlerFunc(s.register), http.MethodPost)))
 }
 

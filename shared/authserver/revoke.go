@@ -11,8 +11,8 @@ import (
 	"github.com/authbridge/authbridge/shared/web"
 )
 
-// RevokeHandler serves POST /api/ext/auth/revoke (RFC 7009).
-func (s *Server) RevokeHandler() http.Handler {
+// revokeHandler serves POST /api/ext/auth/revoke (RFC 7009).
+func (s *Server) revokeHandler() http.Handler {
 	return s.endpoint(PathRevoke, web.CORS(web.Methods(http.HandlerFunc(s.revoke), http.MethodPost)))
 }
 

@@ -1,15 +1,18 @@
 // Package authserver is Authbridge's OAuth 2.1 authorization server as net/http handlers,
-// one file per protocol message. Each Lambda function builds a Server with the
-// dependencies its endpoint needs and serves one handler; tests serve them all from Routes.
+// one file per protocol message, listed in one table (endpoints.go). Each Lambda function
+// builds a Server with the dependencies its endpoint needs and serves one handler; tests
+// serve them all from Routes.
 package authserver
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/authbridge/authbridge/shared/config"
+	"github.com/authbridge/authbridge/shared/oauth"
 	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/tokens"
@@ -24,7 +27,8 @@ type SignIn interface {
 }
 
 // Server holds the dependencies of the OAuth endpoints. A function sets only what its
-// endpoint uses: metadata needs Config; JWKS needs Keys; token needs Store and Minter.
+// endpoint needs (the endpoints table's Needs) and gets its handler from Handler, which
+// refuses an incomplete Server.
 type Server struct {
 	Config config.Config
 	Store  *store.Store
@@ -59,7 +63,8 @@ func (s *Server) endpoint(route string, h http.Handler) http.Handler {
 	return obs.Scope(route, web.Recover(h, s.log()))
 }
 
-// Paths of the OAuth endpoints, relative to the issuer.
+// Paths of the OAuth endpoints, relative to the issuer. Which function serves each, and
+// with which methods, is the endpoints table (endpoints.go).
 const (
 	PathRegister   = "/api/ext/auth/register"
 	PathAuthorize  = "/api/ext/auth/authorize"
@@ -73,26 +78,38 @@ const (
 	PathOIDC       = "/.well-known/openid-configuration"
 )
 
-// Routes serves every OAuth endpoint from one mux, as API Gateway routes them to the
-// functions in template.yaml. Used by tests and tools that run the server in one process.
-func (s *Server) Routes() http.Handler {
+// Routes serves every endpoint of the table from one mux, at every path API Gateway routes
+// to its function. Used by tests and tools that run the server in one process; it fails
+// when s lacks a dependency of any endpoint.
+func (s *Server) Routes() (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle(PathPRM, s.ResourceMetadataHandler())
-	mux.Handle(PathPRM+"/", s.ResourceMetadataHandler())
-	mux.Handle(PathASMetadata, s.ServerMetadataHandler())
-	mux.Handle(PathASMetadata+"/", s.ServerMetadataHandler())
-	mux.Handle(PathOIDC, s.ServerMetadataHandler())
-	mux.Handle(PathOIDC+"/", s.ServerMetadataHandler())
-	mux.Handle(PathJWKS, s.JWKSHandler())
-	mux.Handle(PathRegister, s.RegisterHandler())
-	mux.Handle(PathAuthorize, s.AuthorizeHandler())
-	mux.Handle(PathConsent, s.ConsentHandler())
-	mux.Handle(PathCallback, s.CallbackHandler())
-	mux.Handle(PathToken, s.TokenHandler())
-	mux.Handle(PathRevoke, s.RevokeHandler())
-	// MCP 2025-03-26 fallback paths at the origin, for clients without metadata discovery.
-	mux.Handle("/register", s.RegisterHandler())
-	mux.Handle("/authorize", s.AuthorizeHandler())
-	mux.Handle("/token", s.TokenHandler())
-	return web.Recover(mux, s.log())
+	var errs []error
+	for _, e := range Endpoints() {
+		if _, err := s.Handler(e); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		// As in its function, the endpoint sees only the dependencies it declares, so every
+		// test through Routes proves its Needs complete. They are read from s at each request:
+		// tests adjust s while it serves.
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			asDeployed, err := s.onlyNeeds(e).Handler(e)
+			if err != nil {
+				s.log().ErrorContext(r.Context(), "endpoint cannot serve", "outcome", "server_error", "error", err.Error())
+				web.OAuthError(w, oauth.ErrServerError("the server is missing a dependency"))
+				return
+			}
+			asDeployed.ServeHTTP(w, r)
+		})
+		for _, path := range e.Paths {
+			mux.Handle(path, h)
+			if e.PathInserted {
+				mux.Handle(path+"/", h)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return web.Recover(mux, s.log()), nil
 }

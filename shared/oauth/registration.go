@@ -26,12 +26,6 @@ const (
 	AuthMethodClientSecretBasic = "client_secret_basic"
 )
 
-// Grant types Authbridge issues tokens for.
-const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantRefreshToken      = "refresh_token"
-)
-
 // ClientMetadata is the part of RFC 7591 §2 client metadata that Authbridge accepts and
 // stores. Unknown members are ignored, as RFC 7591 §2 requires.
 type ClientMetadata struct {
@@ -118,7 +112,7 @@ func ParseClientMetadata(body []byte, supported Scope) (ClientMetadata, *Error) 
 		m.GrantTypes = []string{GrantAuthorizationCode} // RFC 7591 §2 default
 	}
 	for _, g := range m.GrantTypes {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken {
+		if !IsSupportedGrant(g) { // RFC 7591 §3.2.2: invalid_client_metadata
 			return m, ErrInvalidClientMetadata("grant type %q is not supported", truncate(g, 64))
 		}
 	}

@@ -1,10 +1,13 @@
 // Package wiring builds a function's dependencies from its configuration — AWS clients,
 // the store, the token minter, the accepted keys, the WorkOS client — once per cold start,
-// so each functions/<name>/main.go stays a few lines long.
+// so each functions/<name>/main.go stays a few lines long. A dependency that cannot be
+// built, or an endpoint missing one, stops the cold start (a JSON error line, exit 1):
+// Lambda reports an init failure rather than a function answering 500s.
 package wiring
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -17,9 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/config"
+	"github.com/authbridge/authbridge/shared/guard"
 	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/tokens"
@@ -58,9 +63,59 @@ func New() *Function {
 	return &Function{Config: cfg, Log: log, Metrics: metrics, AWS: awsCfg}
 }
 
-// Server returns an authserver.Server with the configuration, logger and metrics set.
-func (f *Function) Server() *authserver.Server {
-	return &authserver.Server{Config: f.Config, Log: f.Log, Metrics: f.Metrics}
+// ServeEndpoint serves one OAuth endpoint of the table (authserver.Endpoints): it builds
+// exactly the dependencies the endpoint declares, has authserver check them, and starts the
+// Lambda runtime loop. Anything missing stops the cold start with a logged error.
+func (f *Function) ServeEndpoint(e authserver.Endpoint) {
+	f.Serve(f.EndpointHandler(e))
+}
+
+// EndpointHandler builds endpoint e's dependencies and returns its checked handler; on a
+// missing dependency it logs and exits, so Lambda reports an init failure.
+func (f *Function) EndpointHandler(e authserver.Endpoint) http.Handler {
+	srv := &authserver.Server{Config: f.Config, Log: f.Log, Metrics: f.Metrics}
+	for _, need := range e.Needs {
+		build, ok := dependencyBuilders[need]
+		if !ok {
+			fatal(f.Log, "missing dependency", fmt.Errorf("wiring cannot build %s for functions/%s", need, e.Function))
+		}
+		build(f, srv)
+	}
+	return f.checkedHandler(srv, e)
+}
+
+// dependencyBuilders builds each dependency an endpoint may declare from the configuration.
+var dependencyBuilders = map[authserver.Dependency]func(f *Function, srv *authserver.Server){
+	authserver.NeedStore:  func(f *Function, srv *authserver.Server) { srv.Store = f.Store() },
+	authserver.NeedMinter: func(f *Function, srv *authserver.Server) { srv.Minter = f.Minter() },
+	authserver.NeedKeys:   func(f *Function, srv *authserver.Server) { srv.Keys = f.KeySet() },
+	authserver.NeedSignIn: func(f *Function, srv *authserver.Server) { srv.SignIn = f.SignIn() },
+}
+
+// checkedHandler is srv's handler for e, or the end of the cold start when srv lacks one of
+// e's dependencies.
+func (f *Function) checkedHandler(srv *authserver.Server, e authserver.Endpoint) http.Handler {
+	h, err := srv.Handler(e)
+	if err != nil {
+		fatal(f.Log, "missing dependency", err)
+	}
+	return h
+}
+
+// Authorizer returns the Lambda authorizer of the MCP routes (shared/guard) over the
+// accepted keys; KeySet stops the cold start when none can be loaded.
+func (f *Function) Authorizer() *guard.Authorizer {
+	return guard.New(f.Config, f.KeySet(), f.Log).WithMetrics(f.Metrics)
+}
+
+// WorkOSClient returns the WorkOS User Management client the MCP tools call as the signed-in
+// person, or stops the cold start when there is none.
+func (f *Function) WorkOSClient() *usermanagement.Client {
+	client := f.SignIn().Client()
+	if client == nil {
+		fatal(f.Log, "missing dependency", errString("the WorkOS client could not be built"))
+	}
+	return client
 }
 
 // Store returns the DynamoDB store for TABLE_NAME; each DynamoDB call's latency is a
@@ -96,6 +151,9 @@ func (f *Function) KeySet() *tokens.KeySet {
 	ctx, cancel := context.WithTimeout(context.Background(), coldStartTimeout)
 	defer cancel()
 	keys, err := tokens.LoadKeySet(ctx, kms.NewFromConfig(f.AWS), f.Config.AcceptedKeyIDs)
+	if err == nil && len(keys.KeyIDs()) == 0 {
+		err = errString("no accepted key was loaded")
+	}
 	if err != nil {
 		fatal(f.Log, "signing keys could not be loaded", err)
 	}

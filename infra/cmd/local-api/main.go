@@ -1,6 +1,7 @@
 // Command local-api runs the API Gateway REST API of template.yaml on 127.0.0.1: routes,
-// the Lambda authorizer, gateway responses and CORS come from the template, and every
-// function's bootstrap runs under the Lambda Runtime Interface Emulator. No Docker.
+// the Lambda authorizer and gateway responses come from the template (read by
+// infra/samtemplate), and every function's bootstrap runs under the Lambda Runtime
+// Interface Emulator. No Docker.
 //
 //	local-api -template template.yaml -addr 127.0.0.1:3000 -stage /Prod \
 //	  -env-vars env.json -param Issuer=http://127.0.0.1:3000/Prod -bin-dir build/local
@@ -27,6 +28,7 @@ import (
 
 	"github.com/authbridge/authbridge/infra/gateway"
 	"github.com/authbridge/authbridge/infra/lambdarun"
+	"github.com/authbridge/authbridge/infra/samtemplate"
 )
 
 type paramFlag map[string]string
@@ -55,7 +57,6 @@ func run() int {
 		envVars      = flag.String("env-vars", "", "function environment overrides: a JSON `file` shaped like sam local --env-vars ({\"Parameters\": {...}, \"TokenFunction\": {...}})")
 		binDir       = flag.String("bin-dir", "build/local", "directory holding <function-dir>/bootstrap for each function, built for this machine")
 		rie          = flag.String("rie", ".tools/bin/aws-lambda-rie", "path of aws-lambda-rie")
-		apiID        = flag.String("api", "", "logical ID of the API to serve when the template has several")
 		timeout      = flag.Duration("timeout", gateway.DefaultIntegrationTimeout, "integration timeout")
 		maxConc      = flag.Int("max-concurrency", 10, "execution environments per function")
 		rieLogLevel  = flag.String("rie-log-level", "info", "log level of the Runtime Interface Emulator")
@@ -72,9 +73,6 @@ func run() int {
 	if err != nil {
 		return fail(err)
 	}
-	for _, w := range tmpl.Warnings {
-		log.Warn("template", "note", w)
-	}
 	var overrides gateway.EnvVars
 	if *envVars != "" {
 		if overrides, err = gateway.ReadEnvVars(*envVars); err != nil {
@@ -84,7 +82,6 @@ func run() int {
 
 	var runner *lambdarun.Runner
 	h, err := gateway.NewHandler(tmpl, gateway.Config{
-		API:                *apiID,
 		Stage:              *stage,
 		IntegrationTimeout: *timeout,
 		Logger:             log,
@@ -126,7 +123,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	runner, err = lambdarun.Start(ctx, lambdarun.Config{RIE: *rie, Functions: fns, Output: os.Stderr,
-		Region: tmpl.Region, MaxConcurrency: *maxConc, LogLevel: *rieLogLevel})
+		Region: samtemplate.Region, MaxConcurrency: *maxConc, LogLevel: *rieLogLevel})
 	if err != nil {
 		ln.Close()
 		if ctx.Err() != nil {
@@ -187,14 +184,10 @@ func printRoutes(api *gateway.API, base string) {
 		return routes[i].Method < routes[j].Method
 	})
 	for _, rt := range routes {
-		target := rt.Function
-		if rt.Preflight {
-			target = "(CORS preflight)"
-		}
 		auth := ""
 		if rt.Authorizer != "" {
 			auth = "  [authorizer " + rt.Authorizer + "]"
 		}
-		fmt.Fprintf(os.Stderr, "  %-7s %s%s -> %s%s\n", rt.Method, base, rt.Path, target, auth)
+		fmt.Fprintf(os.Stderr, "  %-7s %s%s -> %s%s\n", rt.Method, base, rt.Path, rt.Function, auth)
 	}
 }

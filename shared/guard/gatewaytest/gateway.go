@@ -12,13 +12,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/authbridge/authbridge/shared/guard"
 )
 
 // API is one deployed REST API stage as seen in the events.
@@ -37,7 +37,7 @@ func (api API) Domain() string { return api.ID + ".execute-api." + api.Region + 
 
 // MethodARN is the ARN API Gateway passes to a REQUEST authorizer for method and path.
 func (api API) MethodARN(method, path string) string {
-	return fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s/%s", api.Region, api.Account, api.ID, api.Stage, method, strings.TrimPrefix(path, "/"))
+	return guard.MethodARN{Stage: guard.StageARN(api.Region, api.Account, api.ID, api.Stage), Method: method, Path: path}.String()
 }
 
 // Request is what a client sends. Header keys are kept as given (API Gateway preserves the
@@ -171,34 +171,10 @@ func Status(resp events.APIGatewayCustomAuthorizerResponse, err error, methodArn
 			return http.StatusInternalServerError
 		}
 	}
-	allowed := false
-	for _, st := range back.PolicyDocument.Statement {
-		if !covers(st.Action, "execute-api:Invoke") || !covers(st.Resource, methodArn) {
-			continue
-		}
-		switch st.Effect {
-		case "Deny":
-			return http.StatusForbidden // an explicit deny wins
-		case "Allow":
-			allowed = true
-		}
-	}
-	if !allowed {
-		return http.StatusForbidden
+	if !guard.InvokeAllowed(back.PolicyDocument.Statement, methodArn) {
+		return http.StatusForbidden // an explicit Deny, or no Allow for methodArn
 	}
 	return http.StatusOK
-}
-
-// covers reports whether one of the IAM patterns ("*" any run of characters, "?" one)
-// matches s.
-func covers(patterns []string, s string) bool {
-	for _, p := range patterns {
-		re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(p)) + "$"
-		if ok, _ := regexp.MatchString(re, s); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // Authorizer is a REQUEST authorizer's Lambda handler.
