@@ -157,4 +157,4 @@ invoke-%: ## sam local invoke a function with its event from events/ (make invok
 bench: ## Authorizer and token-verification benchmarks (go test -bench) against local-kms: fresh vs repeated token vs raw ES256
 	@./infra/local/services.sh start bench-aws $(TEST_DDB_PORT) $(TEST_KMS_PORT)
 	@trap './infra/local/services.sh stop bench-aws' EXIT; \
-	$(TEST_ENV) go test -run '^$$' -bench 'Authorizer|RawES256|Verify' -benchtime 2s -count 5 ./shared/guard/ ./shared/tokens/
+	$(TEST_ENV) go test -run '^$$' -bench 'Authorizer|RawES256|Verify|Parse' -benchtime 2s -count 5 ./shared/guard/ ./shared/tokens/

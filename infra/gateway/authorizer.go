@@ -155,7 +155,7 @@ func parseAuthorizerResponse(out []byte) (*authResult, error) {
 	if err := json.Unmarshal(stmtRaw, &list); err != nil {
 		var one map[string]json.RawMessage
 		if err := json.Unmarshal(stmtRaw, &one); err != nil || one == nil {
-			return nil, errors.New("Statement is neither a list nor an object")
+			return nil, errors.New("policyDocument.Statement is neither a list nor an object")
 		}
 		list = []map[string]json.RawMessage{one}
 	}
@@ -163,16 +163,16 @@ func parseAuthorizerResponse(out []byte) (*authResult, error) {
 		var st events.IAMPolicyStatement
 		effRaw, _ := lookupFold(s, "Effect")
 		if err := json.Unmarshal(effRaw, &st.Effect); err != nil || (st.Effect != "Allow" && st.Effect != "Deny") {
-			return nil, fmt.Errorf("Statement[%d].Effect must be Allow or Deny", i)
+			return nil, fmt.Errorf("policyDocument.Statement[%d].Effect must be Allow or Deny", i)
 		}
 		var err error
 		for name, dst := range map[string]*[]string{"Action": &st.Action, "Resource": &st.Resource} {
 			v, ok := lookupFold(s, name)
 			if !ok {
-				return nil, fmt.Errorf("Statement[%d] has no %s (NotAction and NotResource are not emulated)", i, name)
+				return nil, fmt.Errorf("policyDocument.Statement[%d] has no %s (NotAction and NotResource are not emulated)", i, name)
 			}
 			if *dst, err = stringOrList(v); err != nil {
-				return nil, fmt.Errorf("Statement[%d].%s: %v", i, name, err)
+				return nil, fmt.Errorf("policyDocument.Statement[%d].%s: %v", i, name, err)
 			}
 		}
 		res.statements = append(res.statements, st)
@@ -187,9 +187,9 @@ func parseAuthorizerResponse(out []byte) (*authResult, error) {
 			if err := json.Unmarshal(v, &x); err != nil {
 				return nil, fmt.Errorf("context.%s: %v", k, err)
 			}
-			switch x.(type) {
+			switch x := x.(type) {
 			case string:
-				res.context[k] = x.(string)
+				res.context[k] = x
 			case float64, bool:
 				// REST APIs hand context values to the integration as strings.
 				res.context[k] = string(v)

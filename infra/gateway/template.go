@@ -244,15 +244,15 @@ func authorizer(name string, v any, functionARNs map[string]string) (*Authorizer
 		case "ReauthorizeEvery":
 			n, err := strconv.Atoi(samtemplate.Scalar(v))
 			if err != nil || n < 0 || n > 3600 {
-				return nil, fmt.Errorf("Identity.ReauthorizeEvery: want 0 to 3600 seconds, got %v", v)
+				return nil, fmt.Errorf("authorizer Identity.ReauthorizeEvery: want 0 to 3600 seconds, got %v", v)
 			}
 			a.TTL = time.Duration(n) * time.Second
 		default:
-			return nil, fmt.Errorf("Identity.%s is not emulated (only Headers and ReauthorizeEvery)", k)
+			return nil, fmt.Errorf("authorizer Identity.%s is not emulated (only Headers and ReauthorizeEvery)", k)
 		}
 	}
 	if len(a.Headers) == 0 {
-		return nil, fmt.Errorf("Identity.Headers is required")
+		return nil, fmt.Errorf("authorizer Identity.Headers is required")
 	}
 	return a, nil
 }

@@ -331,7 +331,7 @@ func (t *Template) condition(name string) (bool, error) {
 	defer delete(t.condBusy, name)
 	v, err := t.boolean(def)
 	if err != nil {
-		return false, fmt.Errorf("Conditions.%s: %w", name, err)
+		return false, fmt.Errorf("condition %s: %w", name, err)
 	}
 	t.Conditions[name] = v
 	return v, nil

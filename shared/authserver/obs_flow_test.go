@@ -219,7 +219,10 @@ func (f *observedFlow) authorize(t *testing.T, s *stack, b *browser, clientID, r
 	}
 	f.secret("WorkOS state", loc.Query().Get("state"))
 	workosURL := loc.String()
-	resp, page = b.get(workosURL)
+	signIn, page := b.get(workosURL)
+	if signIn.StatusCode != http.StatusOK {
+		t.Fatalf("WorkOS sign-in page: %d", signIn.StatusCode)
+	}
 	if action == "cancel" {
 		resp = b.submit(workosURL, page, `value="cancel"`, nil)
 	} else {

@@ -39,3 +39,25 @@ func derToRaw(der []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// rawToDER is the inverse of derToRaw: it encodes the 64-byte R‖S of a JWS ES256 signature
+// (RFC 7518 §3.4) as the DER SEQUENCE { r INTEGER, s INTEGER } that ecdsa.VerifyASN1 reads,
+// appending to dst (72 bytes of capacity avoid any allocation). Integers are minimal: leading
+// zero bytes dropped, one 0x00 added when the top bit is set (X.690 §8.3). Range checks
+// (1 ≤ r, s < n) are left to the verifier.
+func rawToDER(dst, raw []byte) []byte {
+	dst = append(dst, 0x30, 0) // SEQUENCE, length set below (at most 70: short form)
+	for _, v := range [][]byte{raw[:32], raw[32:64]} {
+		for len(v) > 1 && v[0] == 0 {
+			v = v[1:]
+		}
+		if v[0]&0x80 != 0 {
+			dst = append(dst, 0x02, byte(len(v)+1), 0)
+		} else {
+			dst = append(dst, 0x02, byte(len(v)))
+		}
+		dst = append(dst, v...)
+	}
+	dst[1] = byte(len(dst) - 2)
+	return dst
+}

@@ -156,3 +156,37 @@ func derHex(r, s *big.Int) string {
 	}
 	return hex.EncodeToString(der)
 }
+
+// TestRawToDERRoundTrip: rawToDER is the exact inverse of derToRaw for in-range values,
+// including integers with leading zero bytes and with the top bit set (X.690 §8.3).
+func TestRawToDERRoundTrip(t *testing.T) {
+	cases := [][]byte{
+		bytes.Repeat([]byte{0x7f}, 64),
+		bytes.Repeat([]byte{0x80}, 32),                                         // high bit set: needs a 0x00 prefix
+		append(append(make([]byte, 31), 1), bytes.Repeat([]byte{0x01}, 32)...), // r = 1
+		append(append([]byte{0, 0, 0x80}, bytes.Repeat([]byte{0x55}, 29)...), bytes.Repeat([]byte{0x22}, 32)...),
+	}
+	cases[1] = append(cases[1], bytes.Repeat([]byte{0x90}, 32)...)
+	for i := 0; i < 200; i++ {
+		raw := make([]byte, 64)
+		if _, err := rand.Read(raw); err != nil {
+			t.Fatal(err)
+		}
+		raw[0] &= 0x7f // keep r below n
+		raw[32] &= 0x7f
+		cases = append(cases, raw)
+	}
+	for _, raw := range cases {
+		der := rawToDER(nil, raw)
+		back, err := derToRaw(der)
+		if err != nil {
+			t.Fatalf("derToRaw(rawToDER(%x)) = %v (DER %x)", raw, err, der)
+		}
+		if !bytes.Equal(back, raw) {
+			t.Fatalf("round trip of %x gave %x", raw, back)
+		}
+		if len(der) > 72 {
+			t.Fatalf("DER of %x is %d bytes, more than the 72 the verifier reserves", raw, len(der))
+		}
+	}
+}

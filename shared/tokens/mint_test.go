@@ -106,9 +106,9 @@ func verifyWithGoJose(t *testing.T, token string, jwksDoc []byte, wantKid string
 	if err := json.Unmarshal(jwksDoc, &set); err != nil {
 		t.Fatalf("go-jose cannot parse JWKS: %v", err)
 	}
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
-		t.Fatalf("go-jose ParseSigned: %v", err)
+		t.Fatalf("go-jose ParseSignedCompact: %v", err)
 	}
 	if len(jws.Signatures) != 1 {
 		t.Fatalf("%d signatures", len(jws.Signatures))

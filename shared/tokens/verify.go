@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 )
@@ -90,10 +89,11 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 		return AccessClaims{}, fmt.Errorf("%w: signature is %d bytes, want 64", ErrSignature, len(sig))
 	}
 	// RFC 7515 §5.2 step 8: verify over ASCII(header64 '.' payload64) before trusting claims.
+	// The R‖S bytes go to VerifyASN1 as DER built on the stack: ecdsa.Verify would take them
+	// as big.Int values and re-encode them to DER itself (ten allocations more).
 	digest := sha256.Sum256(signingInput)
-	r := new(big.Int).SetBytes(sig[:32])
-	s := new(big.Int).SetBytes(sig[32:])
-	if !ecdsa.Verify(pub, digest[:], r, s) {
+	var der [72]byte
+	if !ecdsa.VerifyASN1(pub, digest[:], rawToDER(der[:0], sig)) {
 		return AccessClaims{}, fmt.Errorf("%w: ES256 verification failed", ErrSignature)
 	}
 	// RFC 7519 §4 and §7.2 step 10: claims are a JSON object, parsed only once authenticated;
