@@ -413,6 +413,7 @@ func TestAuthorizerAllowPassesContext(t *testing.T) {
 	}
 }
 
+// RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
 func TestAuthorizerMissingIdentityIs401WithoutInvoking(t *testing.T) {
 	srv := server(t, "")
 	before := len(authCalls(t, ""))
@@ -421,7 +422,7 @@ func TestAuthorizerMissingIdentityIs401WithoutInvoking(t *testing.T) {
 		if r.status != 401 || string(r.body) != `{"message":"Unauthorized"}` {
 			t.Fatalf("no Authorization: %d %s", r.status, r.body)
 		}
-		want := `Bearer error="invalid_token", resource_metadata="https://auth.example.test/.well-known/oauth-protected-resource/mcp"`
+		want := `Bearer resource_metadata="https://auth.example.test/.well-known/oauth-protected-resource/mcp"`
 		if got := r.header.Get("WWW-Authenticate"); got != want {
 			t.Errorf("WWW-Authenticate = %q, want %q", got, want)
 		}

@@ -150,3 +150,13 @@ func unescape(s string) string {
 	}
 	return s
 }
+
+// FunctionFor returns the logical id of the function the API invokes for method and path
+// (escaped, as on the wire, below the stage), or "" when no route matches: what the
+// template checks compare the WAF rules against.
+func (api *API) FunctionFor(method, escapedPath string) string {
+	if rt, _ := api.match(method, escapedPath); rt != nil {
+		return rt.Function
+	}
+	return ""
+}

@@ -51,7 +51,7 @@ func TestLoadFixture(t *testing.T) {
 		t.Errorf("NoCacheAuth TTL %s", api.Authorizers["NoCacheAuth"].TTL)
 	}
 	wa := api.GatewayResponses["UNAUTHORIZED"].Headers["WWW-Authenticate"]
-	if wa != `Bearer error="invalid_token", resource_metadata="http://127.0.0.1:3000/Prod/.well-known/oauth-protected-resource/mcp"` {
+	if wa != `Bearer resource_metadata="http://127.0.0.1:3000/Prod/.well-known/oauth-protected-resource/mcp"` {
 		t.Errorf("UNAUTHORIZED WWW-Authenticate = %s", wa)
 	}
 	routes := map[string]string{}

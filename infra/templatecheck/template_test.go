@@ -375,7 +375,7 @@ func TestGatewayResponses(t *testing.T) {
 			status    float64
 			challenge string
 		}{
-			"UNAUTHORIZED":  {401, guard.InvalidTokenChallenge(prm)},
+			"UNAUTHORIZED":  {401, guard.GatewayChallenge(prm)},
 			"ACCESS_DENIED": {403, guard.InsufficientScopeChallenge(strings.Fields(s.t.Params["RequiredScopes"].(string)), prm)},
 		} {
 			r, _ := gr[typ].(map[string]any)
@@ -512,45 +512,6 @@ func TestCustomDomain(t *testing.T) {
 			t.Errorf("Route 53 record exists = %v with HostedZoneId %q", rec != nil, zone)
 		} else if rec != nil && (rec["Name"] != domain || rec["HostedZoneId"] != zone || sam.Get(rec, "AliasTarget", "DNSName") != getAtt(t, s.t, "ApiDomainName", "RegionalDomainName")) {
 			t.Errorf("ApiDomainRecord: %v", rec)
-		}
-	})
-}
-
-// TestWAF: with WafEnabled, a regional web ACL on the stage with per-IP rate-based rules
-// on register, authorize and token; without it, nothing.
-func TestWAF(t *testing.T) {
-	forEach(t, func(t *testing.T, s scenario) {
-		acl, assoc := s.t.Props("WebAcl"), s.t.Props("WebAclAssociation")
-		if s.t.Params["WafEnabled"] != "true" {
-			if acl != nil || assoc != nil {
-				t.Error("WafEnabled=false must create no web ACL")
-			}
-			return
-		}
-		if acl == nil || acl["Scope"] != "REGIONAL" || assoc == nil {
-			t.Fatal("WafEnabled=true needs a REGIONAL web ACL and its association")
-		}
-		if got := str(assoc["ResourceArn"]); got != "arn:aws:apigateway:"+sam.Region+"::/restapis/"+ref(t, s.t, "AuthbridgeApi")+"/stages/"+ref(t, s.t, "AuthbridgeApi.Stage") {
-			t.Errorf("association target %q, want the API's stage", got)
-		}
-		limits := map[string]any{}
-		for _, raw := range acl["Rules"].([]any) {
-			rbs, _ := sam.Get(raw, "Statement", "RateBasedStatement").(map[string]any)
-			bm, _ := sam.Get(rbs, "ScopeDownStatement", "ByteMatchStatement").(map[string]any)
-			if rbs == nil || bm == nil || rbs["AggregateKeyType"] != "IP" || bm["PositionalConstraint"] != "ENDS_WITH" || sam.Get(bm, "FieldToMatch", "UriPath") == nil {
-				t.Errorf("rule %v: want a per-IP rate-based rule scoped to a path", sam.Get(raw, "Name"))
-				continue
-			}
-			if sam.Get(raw, "Action", "Block") == nil {
-				t.Errorf("rule %v must block", sam.Get(raw, "Name"))
-			}
-			limits[str(bm["SearchString"])] = rbs["Limit"]
-		}
-		// ENDS_WITH "/register" covers /api/ext/auth/register and the MCP 2025-03-26 fallback /register.
-		for path, param := range map[string]string{"/register": "WafRegisterRateLimit", "/authorize": "WafAuthorizeRateLimit", "/token": "WafTokenRateLimit"} {
-			if limits[path] != s.t.Params[param] {
-				t.Errorf("%s: rate limit %v, want %s", path, limits[path], param)
-			}
 		}
 	})
 }

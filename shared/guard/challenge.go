@@ -19,7 +19,16 @@ func ResourceMetadataURL(issuer string, r Route) string {
 	return issuer + PathResourceMetadata + r.Path
 }
 
-// InvalidTokenChallenge is the WWW-Authenticate value of a 401: RFC 6750 §3.1 invalid_token,
+// GatewayChallenge is the WWW-Authenticate value of the API Gateway's 401 (the UNAUTHORIZED
+// gateway response in template.yaml): RFC 9728 §5.1 resource_metadata and no error code.
+// API Gateway answers a request without Authorization and one whose token the authorizer
+// refused with the same static response, and RFC 6750 §3.1 says a request without
+// credentials SHOULD get no error code, while for a refused token it is optional.
+func GatewayChallenge(prmURL string) string {
+	return `Bearer resource_metadata="` + quoted(prmURL) + `"`
+}
+
+// InvalidTokenChallenge is the WWW-Authenticate value of the MCP function's own 401: RFC 6750 §3.1 invalid_token,
 // with RFC 9728 §5.1 resource_metadata (MCP: the discovery path from a 401). No scope is
 // named, so that clients ask for the scopes_supported of the metadata, not only the route's.
 func InvalidTokenChallenge(prmURL string) string {
