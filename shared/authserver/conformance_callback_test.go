@@ -29,8 +29,11 @@ func (s *stack) toWorkOS(t *testing.T, b *browser, q url.Values) string {
 func (s *stack) toCallback(t *testing.T, b *browser, q url.Values) string {
 	t.Helper()
 	workosURL := s.toWorkOS(t, b, q)
-	resp, page := b.get(workosURL)
-	resp = b.submit(workosURL, page, `name="email"`, url.Values{"email": {"ada@example.com"}})
+	signIn, page := b.get(workosURL)
+	if signIn.StatusCode != http.StatusOK {
+		t.Fatalf("WorkOS sign-in page: %d", signIn.StatusCode)
+	}
+	resp := b.submit(workosURL, page, `name="email"`, url.Values{"email": {"ada@example.com"}})
 	for hops := 0; resp.StatusCode == http.StatusOK && hops < 3; hops++ {
 		resp = b.submit(workosURL, readBody(t, resp), `selected_organization_id`, nil)
 	}

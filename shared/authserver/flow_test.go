@@ -172,9 +172,8 @@ func readBody(t *testing.T, resp *http.Response) string {
 }
 
 var (
-	formRE   = regexp.MustCompile(`(?s)<form[^>]*action="([^"]*)"[^>]*>(.*?)</form>`)
-	inputRE  = regexp.MustCompile(`<input[^>]*name="([^"]*)"[^>]*value="([^"]*)"`)
-	buttonRE = regexp.MustCompile(`<button[^>]*name="([^"]*)"[^>]*value="([^"]*)"`)
+	formRE  = regexp.MustCompile(`(?s)<form[^>]*action="([^"]*)"[^>]*>(.*?)</form>`)
+	inputRE = regexp.MustCompile(`<input[^>]*name="([^"]*)"[^>]*value="([^"]*)"`)
 )
 
 // submit finds the first form whose body contains marker, fills its inputs (plus extra),
