@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -132,6 +133,15 @@ func TestRoutes(t *testing.T) {
 		}
 		if h := sam.Strings(sam.Get(a, "Identity", "Headers")); !slices.Equal(h, []string{"Authorization"}) {
 			t.Errorf("authorizer identity source %v, want the Authorization header", h)
+		}
+		// The gateway caches the authorizer's answer per token for AuthorizerCacheTtl; the MCP
+		// function re-checks exp, so the cache never extends a token, but a revocation
+		// or a retired key waits for it: keep the default short.
+		if ttl := fmt.Sprint(sam.Get(a, "Identity", "ReauthorizeEvery")); ttl != fmt.Sprint(s.t.Params["AuthorizerCacheTtl"]) {
+			t.Errorf("ReauthorizeEvery = %s, want the AuthorizerCacheTtl parameter (%v)", ttl, s.t.Params["AuthorizerCacheTtl"])
+		}
+		if ttl, err := strconv.Atoi(fmt.Sprint(s.t.Params["AuthorizerCacheTtl"])); err != nil || ttl > 60 {
+			t.Errorf("AuthorizerCacheTtl = %v, want at most 60 s", s.t.Params["AuthorizerCacheTtl"])
 		}
 		rs := routes(t, s.t)
 		endpoints := map[string]authserver.Endpoint{}
