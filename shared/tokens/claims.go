@@ -55,14 +55,7 @@ func parseHeader(data []byte) (joseHeader, error) {
 }
 
 func (h *joseHeader) read(d *jsontext.Decoder) error {
-	if err := openObject(d); err != nil {
-		return err
-	}
-	for d.PeekKind() == '"' {
-		name, err := readName(d)
-		if err != nil {
-			return err
-		}
+	return readMembers(d, func(name []byte) (err error) {
 		switch string(name) { // exact, case-sensitive (RFC 7515 §4.1, RFC 8259 §8.3)
 		case "alg":
 			h.alg, err = readString(d)
@@ -77,12 +70,8 @@ func (h *joseHeader) read(d *jsontext.Decoder) error {
 		default:
 			err = skipUnknown(d)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := d.ReadToken() // '}'
-	return err
+		return err
+	})
 }
 
 const (
@@ -127,15 +116,8 @@ func parseClaims(data []byte) (parsedClaims, error) {
 }
 
 func (p *parsedClaims) read(d *jsontext.Decoder) error {
-	if err := openObject(d); err != nil {
-		return err
-	}
 	c := &p.AccessClaims
-	for d.PeekKind() == '"' {
-		name, err := readName(d)
-		if err != nil {
-			return err
-		}
+	return readMembers(d, func(name []byte) (err error) {
 		switch string(name) { // exact, case-sensitive (RFC 7519 §10.1, RFC 8259 §8.3)
 		case "iss":
 			c.Issuer, err = readString(d)
@@ -170,7 +152,22 @@ func (p *parsedClaims) read(d *jsontext.Decoder) error {
 		default:
 			err = skipUnknown(d)
 		}
+		return err
+	})
+}
+
+// readMembers reads one JSON object, calling member with each member's name; member must
+// read exactly that member's value.
+func readMembers(d *jsontext.Decoder, member func(name []byte) error) error {
+	if err := openObject(d); err != nil {
+		return err
+	}
+	for d.PeekKind() == '"' {
+		name, err := readName(d)
 		if err != nil {
+			return err
+		}
+		if err := member(name); err != nil {
 			return err
 		}
 	}
