@@ -1,7 +1,6 @@
 package authserver
 
 import (
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -12,6 +11,11 @@ import (
 	"github.com/authbridge/authbridge/shared/upstream"
 	"github.com/authbridge/authbridge/shared/web"
 )
+
+// noBrowser stands for a request without the browser cookie: no state is bound to it (a
+// SHA-256 of all zero bits is not expected to occur), so such a callback is refused like one
+// from another browser, and an unknown state still gets its own answer.
+var noBrowser = make([]byte, 32)
 
 // callbackHandler serves GET /api/ext/auth/callback, where WorkOS returns the browser.
 func (s *Server) callbackHandler() http.Handler {
@@ -26,10 +30,20 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("the sign-in response has no valid state"))
 		return
 	}
-	// The state is checked exactly and used once (MCP security best practices).
-	pending, err := s.Store.ConsumeUpstreamState(ctx, oauth.HashSecret(state))
+	// The browser that finishes sign-in must be the one that started it (login CSRF,
+	// RFC 6749 §10.12), and a callback refused for that must not spend the state.
+	browserHash := noBrowser
+	if cookie, err := r.Cookie(browserCookie); err == nil && cookie.Value != "" {
+		browserHash = oauth.HashSecret(cookie.Value)
+	}
+	// The state is checked exactly and used once (MCP security best practices); the
+	// browser binding is part of the consuming write's condition.
+	pending, err := s.Store.ConsumeUpstreamState(ctx, oauth.HashSecret(state), browserHash)
 	if errors.Is(err, store.ErrNotFound) {
 		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("this sign-in has expired or was already completed"))
+		return
+	} else if errors.Is(err, store.ErrOtherBrowser) {
+		s.errorPage(w, r, http.StatusForbidden, oauth.ErrAccessDenied("this sign-in was started in another browser"))
 		return
 	} else if err != nil {
 		s.unavailablePage(w, r, err)
@@ -37,12 +51,6 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	req := pending.Request
 	obs.SetClientID(ctx, req.ClientID)
-	// The browser that finishes sign-in must be the one that started it (login CSRF).
-	cookie, cerr := r.Cookie(browserCookie)
-	if cerr != nil || subtle.ConstantTimeCompare(oauth.HashSecret(cookie.Value), pending.BrowserHash) != 1 {
-		s.errorPage(w, r, http.StatusForbidden, oauth.ErrAccessDenied("this sign-in was started in another browser"))
-		return
-	}
 	redirect := func(e *oauth.Error) {
 		s.log().InfoContext(ctx, "authorization failed", "outcome", e.Code, "reason", e.Description)
 		w.Header().Set("Cache-Control", "no-store")
@@ -84,24 +92,66 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	user := store.User{ID: id.UserID, Email: id.Email, FirstName: id.FirstName, LastName: id.LastName,
+		OrganizationID: id.OrganizationID, SessionID: id.SessionID}
+
+	switch {
+	case pending.ConsentApproved:
+		// The person approved this request in this browser just before signing in: the
+		// consent is now known to be theirs (MCP authorization: consent per person).
+		if !s.rememberConsent(w, r, browserHash, req, user.ID, pending.Remembered, pending.RedirectApproved) {
+			return
+		}
+	case pending.Remembered.UserID != "" && pending.Remembered.UserID == user.ID:
+		// The consent page was skipped for a consent this very person gave.
+	default:
+		// Another person than the one who consented in this browser: no code without their
+		// own consent, asked here now that they are known (MCP authorization).
+		s.askConsentAfterSignIn(w, r, browserHash, req, user)
+		return
+	}
+	s.issueCode(w, r, req, user, http.StatusFound)
+}
+
+// askConsentAfterSignIn shows the consent page to a signed-in person whose consent is not
+// on record; approving it issues the code (consent endpoint).
+func (s *Server) askConsentAfterSignIn(w http.ResponseWriter, r *http.Request, browserHash []byte, req store.AuthRequest, user store.User) {
+	client, err := s.Store.GetClient(r.Context(), req.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("the application is no longer registered"))
+		return
+	} else if err != nil {
+		s.unavailablePage(w, r, err)
+		return
+	}
+	// The redirect URI was approved: the consent page is skipped only for approved ones.
+	consent := store.ConsentRequest{Request: req, BrowserHash: browserHash, RedirectApproved: true, SignedIn: user}
+	if s.askConsent(w, r, client, consent) {
+		s.log().InfoContext(r.Context(), "consent requested after sign-in", "outcome", "consent_page")
+	}
+}
+
+// issueCode stores an authorization code for the signed-in person and sends the browser
+// back to the client with it (RFC 6749 §4.1.2, RFC 9207 iss).
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req store.AuthRequest, user store.User, status int) {
+	ctx := r.Context()
 	authCode := oauth.NewOpaque(oauth.PrefixCode)
-	err = s.Store.PutCode(ctx, oauth.HashSecret(authCode), store.Code{
-		Request: req,
-		User: store.User{ID: id.UserID, Email: id.Email, FirstName: id.FirstName, LastName: id.LastName,
-			OrganizationID: id.OrganizationID, SessionID: id.SessionID},
+	err := s.Store.PutCode(ctx, oauth.HashSecret(authCode), store.Code{
+		Request:   req,
+		User:      user,
 		FamilyID:  oauth.NewOpaque("abf_"),
 		ExpiresAt: s.now().Add(s.Config.CodeTTL),
 	})
+	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		s.log().ErrorContext(ctx, "code could not be stored", "outcome", "temporarily_unavailable", "error", err.Error())
-		redirect(oauth.ErrTemporarilyUnavailable("the sign-in could not be saved"))
+		e := oauth.ErrTemporarilyUnavailable("the sign-in could not be saved")
+		s.log().ErrorContext(ctx, "code could not be stored", "outcome", e.Code, "error", err.Error())
+		http.Redirect(w, r, errorRedirect(req.RedirectURI, e, req.State, s.Config.Issuer), status)
 		return
 	}
 	s.log().InfoContext(ctx, "authorization completed", "outcome", "code_issued")
 	s.Metrics.Count(ctx, obs.AuthorizationsCompleted)
-	w.Header().Set("Cache-Control", "no-store")
-	// RFC 9207: iss in the authorization response.
-	http.Redirect(w, r, clientRedirect(req.RedirectURI, url.Values{"code": {authCode}}, req.State, s.Config.Issuer), http.StatusFound)
+	http.Redirect(w, r, clientRedirect(req.RedirectURI, url.Values{"code": {authCode}}, req.State, s.Config.Issuer), status)
 }
 
 // upstreamErrorCode is the error code WorkOS put in the callback URL, fit for a log line: the

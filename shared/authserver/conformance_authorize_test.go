@@ -60,13 +60,15 @@ func TestRFC6749_4_1_2_1_ErrorPageWithoutRedirect(t *testing.T) {
 	}
 }
 
-// RFC 6749 §4.1.2.1 + RFC 9207 §2: once the redirect_uri is validated, errors go back to it
-// with error, error_description, state and iss; nothing is stored.
+// RFC 6749 §4.1.2.1 + RFC 9207 §2: once the redirect_uri is validated and a signed-in person
+// has approved it for the client (RFC 9700 §4.11.2), errors go back to it with error,
+// error_description, state and iss; nothing is stored. A refused state is not echoed.
 func TestRFC6749_4_1_2_1_ErrorRedirect(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, nil)
 	const redirectURI = "https://app.example/cb?keep=1"
 	clientID := s.publicClient(t, "Redirect", redirectURI)
+	s.authorizeCode(t, clientID, redirectURI, "") // a person approves the client with this redirect URI
 	_, challenge := pkce()
 	state := "state &=✓"
 	cases := []struct {
@@ -107,7 +109,11 @@ func TestRFC6749_4_1_2_1_ErrorRedirect(t *testing.T) {
 				if got.Get("error") != tc.code || got.Get("error_description") == "" || got.Get("iss") != s.Issuer {
 					t.Fatalf("error response %v, want error=%s with description and iss", got, tc.code)
 				}
-				if len(q["state"]) == 1 && got.Get("state") != q.Get("state") { // RFC 6749 §4.1.2.1: state verbatim
+				refusedState := len(q["state"]) != 1 || len(q.Get("state")) > 2048
+				if refusedState && got.Has("state") { // never echo a refused state
+					t.Fatalf("a refused state was echoed (%d characters)", len(got.Get("state")))
+				}
+				if !refusedState && got.Get("state") != q.Get("state") { // RFC 6749 §4.1.2.1: state verbatim
 					t.Fatalf("state = %q, want %q", got.Get("state"), q.Get("state"))
 				}
 			})

@@ -25,15 +25,22 @@ func (s *stack) toWorkOS(t *testing.T, b *browser, q url.Values) string {
 	return resp.Header.Get("Location")
 }
 
-// toCallback signs in at WorkOS and returns the callback URL WorkOS redirects to, unvisited.
+// toCallback signs in at WorkOS as Ada and returns the callback URL WorkOS redirects to,
+// unvisited.
 func (s *stack) toCallback(t *testing.T, b *browser, q url.Values) string {
+	t.Helper()
+	return s.toCallbackAs(t, b, q, "ada@example.com")
+}
+
+// toCallbackAs is toCallback for the seeded person with this email (infra/workos-seed.json).
+func (s *stack) toCallbackAs(t *testing.T, b *browser, q url.Values, email string) string {
 	t.Helper()
 	workosURL := s.toWorkOS(t, b, q)
 	signIn, page := b.get(workosURL)
 	if signIn.StatusCode != http.StatusOK {
 		t.Fatalf("WorkOS sign-in page: %d", signIn.StatusCode)
 	}
-	resp := b.submit(workosURL, page, `name="email"`, url.Values{"email": {"ada@example.com"}})
+	resp := b.submit(workosURL, page, `name="email"`, url.Values{"email": {email}})
 	for hops := 0; resp.StatusCode == http.StatusOK && hops < 3; hops++ {
 		resp = b.submit(workosURL, readBody(t, resp), `selected_organization_id`, nil)
 	}
@@ -42,6 +49,15 @@ func (s *stack) toCallback(t *testing.T, b *browser, q url.Values) string {
 		t.Fatalf("WorkOS redirected to %q", callback)
 	}
 	return callback
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func upstreamState(t *testing.T, raw string) string {
@@ -115,28 +131,39 @@ func TestMCPState_Expires(t *testing.T) {
 	})
 }
 
-// Login CSRF (RFC 6749 §10.12): a callback carrying a state started in another browser is
-// refused; the state is spent by its first use, so it cannot be retried either.
+// Login CSRF (RFC 6749 §10.12): a callback carrying a state started in another browser (or
+// in none) is refused, and the refusal writes nothing: the state is consumed only by a
+// write conditioned on the browser binding, so the browser that started the sign-in can
+// still finish it.
 func TestRFC6749_10_12_StateFromAnotherBrowser(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, nil)
 	clientID := s.publicClient(t, "CSRF", "http://127.0.0.1/cb")
-	attacker := newBrowser(t)
+	started := newBrowser(t)
 	_, challenge := pkce()
-	callback := s.toCallback(t, attacker, authorizeParams(clientID, "http://127.0.0.1:7102/cb", challenge, "s", "", ""))
+	callback := s.toCallback(t, started, authorizeParams(clientID, "http://127.0.0.1:7102/cb", challenge, "s", "", ""))
 
-	victim := newBrowser(t)
-	resp, _ := victim.get(callback)
-	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Location") != "" {
-		t.Fatalf("callback in another browser: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	other := newBrowser(t) // with a cookie of its own, from a request it started
+	other.get(s.authorizeURL(authorizeParams(clientID, "http://127.0.0.1:7102/cb", challenge, "o", "", "")))
+	if len(other.client.Jar.Cookies(mustURL(t, s.Issuer))) == 0 {
+		t.Fatal("the other browser got no cookie")
 	}
-	resp, _ = newBrowser(t).get(callback) // and without any cookie
-	if resp.StatusCode == http.StatusFound {
-		t.Fatalf("callback without cookie issued a code: %s", resp.Header.Get("Location"))
-	}
-	resp, _ = attacker.get(callback)
-	if resp.StatusCode == http.StatusFound {
-		t.Fatalf("a state refused once still issued a code: %s", resp.Header.Get("Location"))
+	s.noWrites(t, "callback in another browser", func() {
+		resp, _ := other.get(callback)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Location") != "" {
+			t.Fatalf("callback in another browser: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+	s.noWrites(t, "callback without cookie", func() {
+		resp, _ := newBrowser(t).get(callback)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Location") != "" {
+			t.Fatalf("callback without cookie: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+	// The browser that started the sign-in still completes it.
+	resp, _ := started.get(callback)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.Contains(loc, "code=") {
+		t.Fatalf("the genuine browser could not finish after the refusals: %d %s", resp.StatusCode, loc)
 	}
 }
 

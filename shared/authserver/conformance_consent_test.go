@@ -121,12 +121,14 @@ func TestMCPConsent_CSRFAndBrowserBinding(t *testing.T) {
 	})
 }
 
-// RFC 6749 §4.1.2.1 access_denied + RFC 9207: denying sends the client error=access_denied
-// with its state and iss; nothing is remembered as approved.
+// RFC 6749 §4.1.2.1 access_denied + RFC 9207: once a signed-in person has approved this
+// client with this redirect URI, denying sends the client error=access_denied with its state
+// and iss; nothing is remembered as approved.
 func TestRFC6749_4_1_2_1_ConsentDenied(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, nil)
 	clientID := s.publicClient(t, "Deny", "http://127.0.0.1/cb")
+	s.authorizeCode(t, clientID, "http://127.0.0.1:7000/cb", "") // approves the redirect URI (any loopback port)
 	b := newBrowser(t)
 	state := "deny me & ✓"
 	form := s.consentForm(t, b, clientID, "http://127.0.0.1:7001/cb", state)
@@ -145,6 +147,26 @@ func TestRFC6749_4_1_2_1_ConsentDenied(t *testing.T) {
 	form2 := s.consentForm(t, b, clientID, "http://127.0.0.1:7001/cb", "again")
 	if form2.Get("request_id") == form.Get("request_id") {
 		t.Fatal("request id reused")
+	}
+}
+
+// RFC 9700 §4.11.2: a denial for a redirect URI no signed-in person has approved for the
+// client is shown on Authbridge's page, naming the client, and never redirected there.
+func TestRFC9700_4_11_2_DenialBeforeApprovalIsNotRedirected(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	clientID := s.publicClient(t, "Phish Client", "https://phish.example.net/login")
+	b := newBrowser(t)
+	form := s.consentForm(t, b, clientID, "https://phish.example.net/login", "st")
+	status, loc, page := s.postConsent(t, b, with(form, "decision", "deny"))
+	if status != http.StatusForbidden || loc != "" {
+		t.Fatalf("deny before approval: %d Location=%q, want Authbridge's page", status, loc)
+	}
+	if !strings.Contains(page, "Phish Client") || !strings.Contains(page, "access_denied") {
+		t.Fatalf("denial page does not name the client and the outcome: %s", pageText(page))
+	}
+	if strings.Contains(page, "phish.example.net") {
+		t.Fatalf("denial page links to the unapproved redirect URI: %s", pageText(page))
 	}
 }
 

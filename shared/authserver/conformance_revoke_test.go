@@ -25,7 +25,6 @@ func TestRFC7009_2_2_UnknownTokenIs200(t *testing.T) {
 	for name, token := range map[string]string{
 		"unknown refresh token":  oauth.NewOpaque(oauth.PrefixRefreshToken),
 		"opaque garbage":         "garbage",
-		"access token (JWT)":     str(tok, "access_token"),
 		"code":                   oauth.NewOpaque(oauth.PrefixCode),
 		"hint says access_token": oauth.NewOpaque(oauth.PrefixRefreshToken),
 	} {
@@ -57,16 +56,13 @@ func TestRFC7009_2_1_RevokeRefreshTokenRevokesFamily(t *testing.T) {
 	r3 := str(s.postToken(t, refreshForm(clientID, r2)).json(t), "refresh_token")
 	other := str(s.tokens(t, clientID, "http://127.0.0.1:7302/cb", ""), "refresh_token") // another sign-in
 
-	rt, err := s.Store.GetRefreshToken(context.Background(), oauth.HashSecret(r2))
-	if err != nil {
-		t.Fatal(err)
-	}
+	family := s.familyOf(t, r2)
 	// Revoke an older (rotated) token of the family, with a misleading hint.
 	r := s.revoke(t, url.Values{"token": {r2}, "token_type_hint": {"access_token"}, "client_id": {clientID}})
 	if r.Status != http.StatusOK {
 		t.Fatalf("revoke: %d %s", r.Status, r.Body)
 	}
-	if revoked, _ := s.Store.FamilyRevoked(context.Background(), rt.FamilyID); !revoked {
+	if revoked, _ := s.Store.FamilyRevoked(context.Background(), family); !revoked {
 		t.Fatal("family not revoked")
 	}
 	wantOAuthError(t, s.postToken(t, refreshForm(clientID, r3)), 400, "invalid_grant")
@@ -148,4 +144,32 @@ func TestRFC7009_2_1_RevokeRequestFormat(t *testing.T) {
 			t.Fatalf("GET revoke: %d", r.Status)
 		}
 	})
+}
+
+// RFC 7009 §2.2.1: access tokens (RFC 9068 JWTs, checked without a lookup) cannot be
+// revoked, and the endpoint says so with unsupported_token_type instead of a 200 that does
+// nothing. A JWT is recognised by its shape whatever the hint; an opaque token by the hint
+// access_token. Nothing is written, and the grant stays usable.
+func TestRFC7009_2_2_1_AccessTokenIsUnsupportedTokenType(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	clientID := s.publicClient(t, "AccessRevoker", "http://127.0.0.1/cb")
+	tok := s.tokens(t, clientID, "http://127.0.0.1:7305/cb", "")
+	access := str(tok, "access_token")
+	for name, form := range map[string]url.Values{
+		"access token":                     {"token": {access}, "client_id": {clientID}},
+		"access token, hint access_token":  {"token": {access}, "token_type_hint": {"access_token"}, "client_id": {clientID}},
+		"access token, hint refresh_token": {"token": {access}, "token_type_hint": {"refresh_token"}, "client_id": {clientID}},
+		"unknown JWT":                      {"token": {"eyJhbGciOiJFUzI1NiJ9.e30.c2ln"}, "client_id": {clientID}},
+		"opaque token, hint access_token":  {"token": {"garbage"}, "token_type_hint": {"access_token"}, "client_id": {clientID}},
+	} {
+		s.noWrites(t, name, func() { wantOAuthError(t, s.revoke(t, form), 400, "unsupported_token_type") })
+	}
+	// The client still authenticates first (RFC 7009 §2.1).
+	s.noWrites(t, "unknown client", func() {
+		wantOAuthError(t, s.revoke(t, url.Values{"token": {access}, "client_id": {"abc_unknown"}}), 401, "invalid_client")
+	})
+	if r := s.postToken(t, refreshForm(clientID, str(tok, "refresh_token"))); r.Status != http.StatusOK {
+		t.Fatalf("refresh after refused access-token revocations: %d %s", r.Status, r.Body)
+	}
 }

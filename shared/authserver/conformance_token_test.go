@@ -114,10 +114,7 @@ func TestRFC6749_4_1_2_ReplayedCodeRevokesFamily(t *testing.T) {
 		t.Fatalf("first exchange: %d %s", first.Status, first.Body)
 	}
 	refresh := str(first.json(t), "refresh_token")
-	rt, err := s.Store.GetRefreshToken(context.Background(), oauth.HashSecret(refresh))
-	if err != nil {
-		t.Fatal(err)
-	}
+	family := s.familyOf(t, refresh)
 
 	count, before := s.countItems(t), s.scanItems(t)
 	wantOAuthError(t, s.postToken(t, g.form()), 400, "invalid_grant")
@@ -134,10 +131,10 @@ func TestRFC6749_4_1_2_ReplayedCodeRevokesFamily(t *testing.T) {
 			}
 		}
 	}
-	if len(changed) != 1 || !changed[`S:"FAMILY#`+rt.FamilyID+`"`] {
+	if len(changed) != 1 || !changed[`S:"FAMILY#`+family+`"`] {
 		t.Fatalf("replay changed %v, want only the family item", changed)
 	}
-	if revoked, err := s.Store.FamilyRevoked(context.Background(), rt.FamilyID); err != nil || !revoked {
+	if revoked, err := s.Store.FamilyRevoked(context.Background(), family); err != nil || !revoked {
 		t.Fatalf("family revoked = %v, %v", revoked, err)
 	}
 	wantOAuthError(t, s.postToken(t, refreshForm(clientID, refresh)), 400, "invalid_grant")
@@ -266,7 +263,8 @@ func TestOAuth21_4_3_1_RefreshReuseRevokesFamily(t *testing.T) {
 }
 
 // OAuth 2.0 Security BCP §4.14.2 with a grace window for a client's retry: a rotated
-// token reused at once is refused but revokes nothing (and writes nothing).
+// token reused within REFRESH_REUSE_GRACE gets the same successor again (and a fresh access
+// token), revokes nothing and writes nothing; the successor keeps working.
 func TestOAuth21_4_3_1_RefreshReuseWithinGrace(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, nil)
@@ -274,8 +272,16 @@ func TestOAuth21_4_3_1_RefreshReuseWithinGrace(t *testing.T) {
 	r1 := str(s.tokens(t, clientID, "http://127.0.0.1:7206/cb", ""), "refresh_token")
 	r := s.postToken(t, refreshForm(clientID, r1))
 	r2 := str(r.json(t), "refresh_token")
+	s.clock.advance(s.Server.Config.RefreshReuseGrace - 2*time.Second)
 	s.noWrites(t, "reuse within grace", func() {
-		wantOAuthError(t, s.postToken(t, refreshForm(clientID, r1)), 400, "invalid_grant")
+		again := s.postToken(t, refreshForm(clientID, r1))
+		if again.Status != http.StatusOK {
+			t.Fatalf("reuse within the grace window: %d %s", again.Status, again.Body)
+		}
+		if got := str(again.json(t), "refresh_token"); got != r2 {
+			t.Fatalf("reuse within the grace window returned another refresh token")
+		}
+		verifyWithJWKS(t, s.Issuer, str(again.json(t), "access_token"))
 	})
 	if r := s.postToken(t, refreshForm(clientID, r2)); r.Status != http.StatusOK {
 		t.Fatalf("newest token after a retry within the grace window: %d %s", r.Status, r.Body)

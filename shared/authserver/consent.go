@@ -65,14 +65,73 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 	if decision == "deny" {
 		s.log().InfoContext(ctx, "consent denied", "outcome", "access_denied")
 		s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonConsentDenied))
+		denied := oauth.ErrAccessDenied("the person denied the request")
+		// RFC 9700 §4.11.2: back to the client only at a redirect URI someone approved, or
+		// (after sign-in) that the remembered consent was given for.
+		if !pending.RedirectApproved && pending.SignedIn.ID == "" {
+			web.RenderError(w, http.StatusForbidden, web.ErrorPage{
+				Title: "Access denied", Message: "You denied the request. Nothing was shared with the application; you can close this window.",
+				Code: denied.Code, ClientName: s.clientName(r, req.ClientID),
+			})
+			return
+		}
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, errorRedirect(req.RedirectURI, oauth.ErrAccessDenied("the person denied the request"), req.State, s.Config.Issuer), http.StatusSeeOther)
-		return
-	}
-	if err := s.Store.PutConsent(ctx, browserHash, req.ClientID, s.now().Add(s.Config.ConsentTTL)); err != nil {
-		s.unavailablePage(w, r, err)
+		http.Redirect(w, r, errorRedirect(req.RedirectURI, denied, req.State, s.Config.Issuer), http.StatusSeeOther)
 		return
 	}
 	s.log().InfoContext(ctx, "consent approved", "outcome", "approved")
-	s.startUpstream(w, r, req, browserHash, http.StatusSeeOther)
+	if pending.SignedIn.ID != "" {
+		// Asked after sign-in: the person is known, so the consent is recorded for them and
+		// the code issued without a second round trip to WorkOS.
+		if !s.rememberConsent(w, r, browserHash, req, pending.SignedIn.ID, pending.Remembered, pending.RedirectApproved) {
+			return
+		}
+		s.issueCode(w, r, req, pending.SignedIn, http.StatusSeeOther)
+		return
+	}
+	// Asked before sign-in: the consent is recorded at the callback, for whoever signs in.
+	upstream := store.UpstreamState{Request: req, BrowserHash: browserHash, ConsentApproved: true,
+		Remembered: pending.Remembered, RedirectApproved: pending.RedirectApproved}
+	s.startUpstream(w, r, upstream, http.StatusSeeOther)
+}
+
+// rememberConsent records, once the person is known and has approved, that userID approved
+// req's client, resource and scopes in this browser (adding to what they had approved
+// before), so the next request within them skips the page (MCP authorization: consent per
+// person, client, resource and scopes); and that a signed-in person approved this client
+// with this redirect URI, so its later errors may be redirected there (RFC 9700 §4.11.2).
+// It reports whether it could (else an error page was served).
+func (s *Server) rememberConsent(w http.ResponseWriter, r *http.Request, browserHash []byte, req store.AuthRequest, userID string, before store.Consent, redirectApproved bool) bool {
+	ctx := r.Context()
+	scope := req.Scope
+	if before.UserID == userID {
+		scope = unionScope(before.Scope, req.Scope)
+	}
+	err := s.Store.PutConsent(ctx, browserHash, req.ClientID, req.Resource, store.Consent{
+		UserID: userID, Scope: scope, ExpiresAt: s.now().Add(s.Config.ConsentTTL),
+	})
+	if err != nil {
+		s.unavailablePage(w, r, err)
+		return false
+	}
+	if redirectApproved {
+		return true
+	}
+	if err := s.Store.ApproveRedirectURI(ctx, req.ClientID, approvedForm(req.RedirectURI)); errors.Is(err, store.ErrNotFound) {
+		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("the application is no longer registered"))
+		return false
+	} else if err != nil {
+		s.unavailablePage(w, r, err)
+		return false
+	}
+	return true
+}
+
+// clientName is the client's name for a page, or "" when it cannot be read.
+func (s *Server) clientName(r *http.Request, clientID string) string {
+	client, err := s.Store.GetClient(r.Context(), clientID)
+	if err != nil {
+		return ""
+	}
+	return client.Name
 }

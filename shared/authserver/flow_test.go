@@ -101,7 +101,7 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	workos := httptest.NewServer(emu)
 	t.Cleanup(workos.Close)
 
-	vars := map[string]string{"ISSUER": issuer, "TABLE_NAME": table, "SIGNING_KEY_ID": keyID}
+	vars := map[string]string{"ISSUER": issuer, "TABLE_NAME": table, "SIGNING_KEY_ID": keyID, "WORKOS_ENDPOINT": workos.URL}
 	for k, v := range env {
 		vars[k] = v
 	}

@@ -145,18 +145,22 @@ func runObservedFlow(t *testing.T) *observedFlow {
 	w = f.authorize(t, s, b1, f.Public, redirectURI, "", "email")
 	second := f.exchange(t, s, w.grant.form())
 
-	// Confidential client in another browser: denied, then approved; its code is replayed.
+	// Confidential client in another browser: approved; its code is replayed.
 	b2 := newBrowser(t)
-	w = f.authorize(t, s, b2, f.Confid, "https://app.example.com/cb", "deny", "")
-	if w.final.Query().Get("error") != "access_denied" {
-		t.Fatalf("denied consent: %s", w.final)
-	}
 	w = f.authorize(t, s, b2, f.Confid, "https://app.example.com/cb", "approve", "email")
 	form := w.grant.form()
 	form.Del("client_id")
 	conf := f.tokens(t, "code", s.postToken(t, form, f.Confid, secret))
 	wantOAuthError(t, s.postToken(t, form, f.Confid, secret), http.StatusBadRequest, "invalid_grant")
 	f.secret("browser cookie", cookieValue(t, b2, s.Issuer))
+	// Denied in a third browser: the redirect URI was approved above, so the denial goes
+	// back to the client (RFC 9700 §4.11.2).
+	b3 := newBrowser(t)
+	w = f.authorize(t, s, b3, f.Confid, "https://app.example.com/cb", "deny", "")
+	if w.final.Query().Get("error") != "access_denied" {
+		t.Fatalf("denied consent: %s", w.final)
+	}
+	f.secret("browser cookie", cookieValue(t, b3, s.Issuer))
 
 	// A wrong client secret.
 	wrong := "abcs_" + strings.Repeat("Wr0ngSecret", 4)[:43]

@@ -35,10 +35,17 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, r, client.ID, oauth.ErrInvalidRequest("token is required"))
 		return
 	}
-	// Refresh tokens are recognised by their prefix whatever token_type_hint says (RFC 7009
-	// §2.1: the hint is only a hint). Access tokens are short-lived JWTs checked without a
-	// lookup, so they cannot be recalled; revoking their refresh token ends the grant.
-	if strings.HasPrefix(token, oauth.PrefixRefreshToken) && len(token) <= 128 {
+	refreshToken := strings.HasPrefix(token, oauth.PrefixRefreshToken)
+	// RFC 7009 §2.2.1 unsupported_token_type: access tokens are short-lived JWTs (RFC 9068)
+	// checked without a lookup, so they cannot be recalled; saying so beats a 200 that
+	// revokes nothing. An access token is recognised by its JWT shape, or by the hint when
+	// the token is not a refresh token (refresh tokens go by their prefix whatever the hint
+	// says, RFC 7009 §2.1). Revoking the refresh token ends the grant.
+	if !refreshToken && (looksLikeJWT(token) || form.Get("token_type_hint") == "access_token") {
+		s.tokenError(w, r, client.ID, oauth.ErrUnsupportedTokenType("access tokens cannot be revoked; revoke the refresh token to end the grant"))
+		return
+	}
+	if refreshToken && len(token) <= 128 {
 		rt, err := s.Store.GetRefreshToken(ctx, oauth.HashSecret(token))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -60,4 +67,21 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	// RFC 7009 §2.2: 200 whether or not the token was known.
 	web.NoStore(w)
 	w.WriteHeader(http.StatusOK)
+}
+
+// looksLikeJWT reports whether token has the JWS compact serialization's shape (RFC 7515
+// §7.1): three base64url parts, the first two non-empty.
+func looksLikeJWT(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		return false
+	}
+	for _, p := range parts {
+		for _, c := range p {
+			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

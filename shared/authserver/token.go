@@ -2,6 +2,11 @@ package authserver
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -119,7 +124,7 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 	case verifier == "":
 		return tokenResponse{}, oauth.ErrInvalidRequest("code_verifier is required (PKCE)")
 	case !oauth.ValidCodeVerifier(verifier):
-		return tokenResponse{}, oauth.ErrInvalidRequest("code_verifier must be 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)")
+		return tokenResponse{}, oauth.ErrInvalidRequest("code_verifier must be 43-128 characters of A-Z, a-z, 0-9 and -._~ (RFC 7636 section 4.1)")
 	case !strings.HasPrefix(code, oauth.PrefixCode) || len(code) > 128:
 		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid")
 	}
@@ -189,7 +194,9 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 
 // refresh rotates a refresh token (OAuth 2.1 §4.3.1: public clients' refresh tokens MUST
 // rotate). Presenting a token that was already rotated, outside a short grace window for
-// retries, revokes its whole family (OAuth 2.0 Security BCP §4.14.2).
+// retries, revokes its whole family (OAuth 2.0 Security BCP §4.14.2). Within the window the
+// same client gets the token's successor again (refreshSuccessor), so a client racing itself
+// (parallel refreshes, a retry after a lost response) keeps one valid grant.
 func (s *Server) refresh(ctx context.Context, client store.Client, form url.Values) (tokenResponse, *oauth.Error) {
 	presented := form.Get("refresh_token")
 	if presented == "" {
@@ -208,10 +215,8 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 	if subtle.ConstantTimeCompare([]byte(rt.ClientID), []byte(client.ID)) != 1 { // RFC 6749 §6
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was issued to another client")
 	}
-	if !rt.RotatedAt.IsZero() {
-		if s.now().Sub(rt.RotatedAt) > s.Config.RefreshReuseGrace {
-			s.revokeReplayed(ctx, oauth.GrantRefreshToken, rt.FamilyID)
-		}
+	if !rt.RotatedAt.IsZero() && !s.withinReuseGrace(rt) {
+		s.revokeReplayed(ctx, oauth.GrantRefreshToken, rt.FamilyID)
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was already used")
 	}
 	// RFC 6749 §6: the scope may narrow, never widen.
@@ -229,6 +234,15 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 			return tokenResponse{}, oauth.ErrInvalidTarget("resource does not match the grant")
 		}
 	}
+	if !rt.RotatedAt.IsZero() {
+		// A repeated use within the grace window: the successor again, nothing written.
+		next, oerr := s.refreshSuccessor(ctx, presented, rt)
+		if oerr != nil {
+			return tokenResponse{}, oerr
+		}
+		s.log().InfoContext(ctx, "rotated refresh token used again within the grace window: its successor returned", "outcome", "reused_within_grace")
+		return s.refreshResponse(ctx, client, rt, scope, next)
+	}
 
 	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.User)
 	if oerr != nil {
@@ -238,19 +252,138 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 	// RFC 6749 §6: "the refresh token scope MUST be identical to that of the refresh token
 	// included by the client in the request": only the access token is narrowed.
 	nextRT := rt
-	nextRT.IssuedAt, nextRT.RotatedAt = s.now(), time.Time{}
-	switch err := s.Store.RotateRefreshToken(ctx, oldHash, oauth.HashSecret(next), nextRT); {
-	case errors.Is(err, store.ErrRevoked):
-		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was revoked")
-	case errors.Is(err, store.ErrConsumed):
-		s.revokeReplayed(ctx, oauth.GrantRefreshToken, rt.FamilyID) // lost a race with another use of the same token
-		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was already used")
-	case errors.Is(err, store.ErrNotFound):
-		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid or expired")
-	case err != nil:
-		return tokenResponse{}, s.unavailable(ctx, err)
+	nextRT.IssuedAt, nextRT.RotatedAt, nextRT.SealedSuccessor = s.now(), time.Time{}, nil
+	nextRT.SealedForPredecessor = sealSuccessor(presented, rt.FamilyID, next)
+	for attempt := 0; ; attempt++ {
+		rotateErr := s.Store.RotateRefreshToken(ctx, oldHash, oauth.HashSecret(next), nextRT)
+		switch {
+		case rotateErr == nil:
+			return tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: expiresIn, RefreshToken: next, Scope: scope.String()}, nil
+		case errors.Is(rotateErr, store.ErrRevoked):
+			return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was revoked")
+		case errors.Is(rotateErr, store.ErrNotFound):
+			return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid or expired")
+		case !errors.Is(rotateErr, store.ErrConsumed) && !errors.Is(rotateErr, store.ErrContended):
+			return tokenResponse{}, s.unavailable(ctx, rotateErr)
+		}
+		// Lost a race with another use of the same token (ErrConsumed), or a concurrent
+		// transaction kept this one from committing (ErrContended): read the token again.
+		// Rotated by the other request: its successor is this request's answer too, within
+		// the grace window (the race is that window's reason); never a revocation here.
+		again, err := s.Store.GetRefreshToken(ctx, oldHash)
+		if errors.Is(err, store.ErrNotFound) {
+			return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid or expired")
+		} else if err != nil {
+			return tokenResponse{}, s.unavailable(ctx, err)
+		}
+		if !again.RotatedAt.IsZero() {
+			if !s.withinReuseGrace(again) { // REFRESH_REUSE_GRACE=0: no grace, even for a race
+				s.revokeReplayed(ctx, oauth.GrantRefreshToken, rt.FamilyID)
+				return tokenResponse{}, oauth.ErrInvalidGrant("refresh token was already used")
+			}
+			winner, oerr := s.refreshSuccessor(ctx, presented, again)
+			if oerr != nil {
+				return tokenResponse{}, oerr
+			}
+			return tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: expiresIn, RefreshToken: winner, Scope: scope.String()}, nil
+		}
+		if attempt == maxRotationAttempts-1 {
+			return tokenResponse{}, s.unavailable(ctx, rotateErr)
+		}
+	}
+}
+
+// maxRotationAttempts bounds the rotations one refresh request tries while concurrent
+// transactions that did not rotate the token keep cancelling its own.
+const maxRotationAttempts = 3
+
+// withinReuseGrace reports whether a rotated token is presented again within
+// REFRESH_REUSE_GRACE of its rotation (0 turns the grace off). Rotation times are whole
+// seconds, so the window is at most one second shorter than configured.
+func (s *Server) withinReuseGrace(rt store.RefreshToken) bool {
+	grace := s.Config.RefreshReuseGrace
+	return grace > 0 && s.now().Sub(rt.RotatedAt) <= grace
+}
+
+// maxSuccessorHops bounds how far refreshSuccessor follows a chain of rotations.
+const maxSuccessorHops = 4
+
+// refreshSuccessor returns the live token that replaced presented (rotated within the grace
+// window, already checked, and of the authenticated client): its sealed successor, opened
+// with presented itself, or, when another request of the client rotated that successor too,
+// the successor's successor, and so on (every link of that chain was rotated after
+// presented, so within the same window). Nothing is written; the family must not be
+// revoked. A token rotated before successors were sealed has none: refused, not revoked.
+func (s *Server) refreshSuccessor(ctx context.Context, presented string, rt store.RefreshToken) (string, *oauth.Error) {
+	revoked, err := s.Store.FamilyRevoked(ctx, rt.FamilyID)
+	if err != nil {
+		return "", s.unavailable(ctx, err)
+	}
+	if revoked { // OAuth 2.0 Security BCP §4.14.2: a revoked grant gives nothing, in the window or not
+		return "", oauth.ErrInvalidGrant("refresh token was revoked")
+	}
+	token, link := presented, rt
+	for range maxSuccessorHops {
+		next, ok := openSuccessor(token, link.FamilyID, link.SealedSuccessor)
+		if !ok {
+			return "", oauth.ErrInvalidGrant("refresh token was already used")
+		}
+		nextRT, err := s.Store.GetRefreshToken(ctx, oauth.HashSecret(next))
+		if errors.Is(err, store.ErrNotFound) {
+			return "", oauth.ErrInvalidGrant("refresh token was already used")
+		} else if err != nil {
+			return "", s.unavailable(ctx, err)
+		}
+		if nextRT.FamilyID != rt.FamilyID || nextRT.ClientID != rt.ClientID {
+			return "", oauth.ErrInvalidGrant("refresh token was already used")
+		}
+		if nextRT.RotatedAt.IsZero() {
+			return next, nil
+		}
+		token, link = next, nextRT
+	}
+	return "", oauth.ErrInvalidGrant("refresh token was already used")
+}
+
+// refreshResponse answers a repeated use within the grace window: the successor refresh
+// token and a freshly minted access token for the scope of this request.
+func (s *Server) refreshResponse(ctx context.Context, client store.Client, rt store.RefreshToken, scope oauth.Scope, next string) (tokenResponse, *oauth.Error) {
+	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.User)
+	if oerr != nil {
+		return tokenResponse{}, oerr
 	}
 	return tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: expiresIn, RefreshToken: next, Scope: scope.String()}, nil
+}
+
+// sealSuccessor encrypts the refresh token that replaces presented (AES-256-GCM) under a key
+// derived from presented's plaintext, so only a holder of presented can recover it: the
+// table, which keeps only SHA-256 hashes of refresh tokens, reveals nothing. The family id
+// is bound as additional data.
+func sealSuccessor(presented, familyID, successor string) []byte {
+	aead := successorAEAD(presented)
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, []byte(successor), []byte(familyID))
+}
+
+// openSuccessor reverses sealSuccessor; false when sealed is missing or was not sealed for
+// presented and familyID.
+func openSuccessor(presented, familyID string, sealed []byte) (string, bool) {
+	aead := successorAEAD(presented)
+	if len(sealed) < aead.NonceSize() {
+		return "", false
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(familyID))
+	return string(plain), err == nil
+}
+
+// successorAEAD derives the key with HKDF-SHA-256 from the token's 256 random bits, with its
+// own label: a key that differs from the SHA-256 hash the table is keyed by.
+func successorAEAD(presented string) cipher.AEAD {
+	key, _ := hkdf.Key(sha256.New, []byte(presented), nil, "authbridge refresh token successor", 32) // 32 bytes never fails
+	block, _ := aes.NewCipher(key)                                                                   // a 32-byte key never fails
+	aead, _ := cipher.NewGCM(block)
+	return aead
 }
 
 func (s *Server) mint(ctx context.Context, clientID, scope, resource string, u store.User) (string, int64, *oauth.Error) {

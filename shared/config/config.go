@@ -35,7 +35,7 @@ type Config struct {
 
 	AccessTokenTTL     time.Duration // ACCESS_TOKEN_TTL, default 15m
 	RefreshTokenTTL    time.Duration // REFRESH_TOKEN_TTL, default 720h (30 days, absolute per family)
-	RefreshReuseGrace  time.Duration // REFRESH_REUSE_GRACE, default 10s
+	RefreshReuseGrace  time.Duration // REFRESH_REUSE_GRACE, default 30s
 	CodeTTL            time.Duration // CODE_TTL, default 5m (at most 5m)
 	ConsentTTL         time.Duration // CONSENT_TTL, default 720h
 	UnusedClientTTL    time.Duration // UNUSED_CLIENT_TTL, default 24h
@@ -117,7 +117,7 @@ func Parse(getenv func(string) string) (Config, error) {
 	}{
 		{"ACCESS_TOKEN_TTL", &c.AccessTokenTTL, 15 * time.Minute, 24 * time.Hour},
 		{"REFRESH_TOKEN_TTL", &c.RefreshTokenTTL, 720 * time.Hour, 8760 * time.Hour},
-		{"REFRESH_REUSE_GRACE", &c.RefreshReuseGrace, 10 * time.Second, time.Minute},
+		{"REFRESH_REUSE_GRACE", &c.RefreshReuseGrace, 30 * time.Second, time.Minute},
 		{"CODE_TTL", &c.CodeTTL, 5 * time.Minute, 5 * time.Minute}, // ≤ 5 minutes: docs/decisions.md
 		{"CONSENT_TTL", &c.ConsentTTL, 720 * time.Hour, 8760 * time.Hour},
 		{"UNUSED_CLIENT_TTL", &c.UnusedClientTTL, 24 * time.Hour, 8760 * time.Hour},

@@ -42,7 +42,7 @@ func TestParseDefaults(t *testing.T) {
 		{"ACCEPTED_KEY_IDS defaults to SIGNING_KEY_ID", c.AcceptedKeyIDs, []string{"alias/authbridge"}},
 		{"MCP: short-lived access tokens, 15m", c.AccessTokenTTL, 15 * time.Minute},
 		{"OAuth 2.1 §4.3 refresh family 720h", c.RefreshTokenTTL, 720 * time.Hour},
-		{"refresh reuse grace 10s", c.RefreshReuseGrace, 10 * time.Second},
+		{"refresh reuse grace 30s", c.RefreshReuseGrace, 30 * time.Second},
 		{"RFC 6749 §4.1.2 code lifetime 5m", c.CodeTTL, 5 * time.Minute},
 		{"MCP consent remembered 720h", c.ConsentTTL, 720 * time.Hour},
 		{"unused registration 24h", c.UnusedClientTTL, 24 * time.Hour},

@@ -115,7 +115,7 @@ func (p Policy) Validate(req AuthorizeRequest, client RegisteredClient, redirect
 		return v, ErrInvalidRequest("code_challenge_method must be S256")
 	}
 	if !ValidCodeChallenge(req.CodeChallenge) {
-		return v, ErrInvalidRequest("code_challenge must be 43 base64url characters (RFC 7636 §4.2)")
+		return v, ErrInvalidRequest("code_challenge must be 43 base64url characters (RFC 7636 section 4.2)")
 	}
 	v.CodeChallenge = req.CodeChallenge
 
@@ -142,7 +142,7 @@ func (p Policy) Validate(req AuthorizeRequest, client RegisteredClient, redirect
 func (p Policy) GrantScope(requested, registered string) (Scope, *Error) {
 	s, ok := ParseScope(requested)
 	if !ok {
-		return nil, ErrInvalidScope("scope has characters outside RFC 6749 §3.3")
+		return nil, ErrInvalidScope("scope has characters outside RFC 6749 section 3.3")
 	}
 	if len(s) == 0 {
 		if reg, _ := ParseScope(registered); len(reg) > 0 && reg.SubsetOf(p.Supported) {

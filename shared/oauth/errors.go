@@ -6,12 +6,13 @@ package oauth
 import (
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Error is an OAuth protocol error (RFC 6749 §5.2, RFC 7591 §3.2.2, RFC 7009 §2.2.1).
 type Error struct {
 	Code        string // the registered error code, e.g. "invalid_grant"
-	Description string // human-readable, safe to show to the client: never echoes secrets
+	Description string // human-readable, safe to show to the client: never echoes secrets; RFC 6749 §5.2 charset (DescriptionCharset)
 	Status      int    // HTTP status for JSON endpoints
 }
 
@@ -19,8 +20,49 @@ func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Descript
 
 func newError(code string, status int) func(format string, args ...any) *Error {
 	return func(format string, args ...any) *Error {
-		return &Error{Code: code, Description: fmt.Sprintf(format, args...), Status: status}
+		return &Error{Code: code, Description: DescriptionCharset(fmt.Sprintf(format, args...)), Status: status}
 	}
+}
+
+// DescriptionCharset returns s in the only characters RFC 6749 §5.2 allows in
+// error_description (%x20-21 / %x23-5B / %x5D-7E: printable ASCII without '"' and '\').
+// Every constructor applies it, so a client-supplied value echoed into a description cannot
+// carry anything else: a double quote becomes an apostrophe, a backslash a slash, the section
+// sign "section ", an ellipsis "...", and any other character outside the set (non-ASCII,
+// control) a question mark.
+func DescriptionCharset(s string) string {
+	if AllowedInDescription(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteByte('\'')
+		case r == '\\':
+			b.WriteByte('/')
+		case r == '§':
+			b.WriteString("section ")
+		case r == '…':
+			b.WriteString("...")
+		case r >= 0x20 && r <= 0x7e:
+			b.WriteRune(r)
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+// AllowedInDescription reports whether s uses only RFC 6749 §5.2's error_description
+// characters (%x20-21 / %x23-5B / %x5D-7E).
+func AllowedInDescription(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // The error codes Authbridge answers with, each with the status its RFC gives it.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/idna"
 )
 
 // acceptedRedirectProblem restates the registration policy independently of redirect.go and
@@ -32,6 +34,19 @@ func acceptedRedirectProblem(raw string) string {
 	if u.User != nil {
 		return "has userinfo"
 	}
+	if _, err := idna.Lookup.ToASCII(u.Hostname()); err != nil && strings.ContainsFunc(u.Hostname(), func(r rune) bool { return r > 0x7f }) {
+		return "non-ASCII host that is no IDNA name"
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return "empty port"
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		loopbackPlaceholder := n == 0 && strings.ToLower(u.Scheme) == "http" && p == "0"
+		if err != nil || n > 65535 || strconv.Itoa(n) != p || (n == 0 && !loopbackPlaceholder) {
+			return "port outside 1-65535"
+		}
+	}
 	switch scheme := strings.ToLower(u.Scheme); scheme {
 	case "":
 		return "not absolute"
@@ -41,7 +56,7 @@ func acceptedRedirectProblem(raw string) string {
 		}
 	case "http":
 		h := u.Hostname()
-		if u.Opaque != "" || !(h == "127.0.0.1" || h == "::1" || strings.EqualFold(h, "localhost")) {
+		if u.Opaque != "" || !(h == "127.0.0.1" || h == "::1" || h == "localhost") {
 			return "http not on 127.0.0.1, [::1] or localhost"
 		}
 	case "javascript", "data", "file", "vbscript", "blob", "about", "filesystem", "ftp", "ws", "wss", "mailto":
@@ -60,7 +75,10 @@ var acceptedRedirectURIs = []struct{ name, uri string }{
 	{"RFC 8252 §7.3 loopback IPv6 literal", "http://[::1]:8080/cb"},
 	{"RFC 8252 §8.3 localhost name (MCP clients use it)", "http://localhost/callback"},
 	{"RFC 8252 §7.3 localhost with port 0 placeholder", "http://localhost:0/oauth/callback"},
-	{"RFC 3986 §3.2.2 host is case-insensitive: LOCALHOST", "http://LOCALHOST:6274/oauth/callback"},
+	{"RFC 3986 §3.2.3 highest port", "http://localhost:65535/cb"},
+	{"RFC 3986 §3.2.3 port 1", "http://127.0.0.1:1/cb"},
+	{"RFC 7591 §2 internationalised host in its A-label form", "https://xn--gd-fmca.example.com/cb"},
+	{"RFC 7591 §2 internationalised host, Unicode form (shown in punycode with a warning)", "https://g\u043e\u043ed.example.com/cb"},
 	{"RFC 3986 §3.1 scheme is case-insensitive", "HTTPS://chatgpt.com/connector_platform_oauth_redirect"},
 	{"MCP: https redirect", "https://chatgpt.com/connector_platform_oauth_redirect"},
 	{"MCP: https with port and query", "https://app.example.com:8443/cb?tenant=a&x=1"},
@@ -112,6 +130,21 @@ var refusedRedirectURIs = []struct{ name, uri string }{
 	{"MCP: https without host", "https:///cb"},
 	{"MCP: https with only a port", "https://:443/cb"},
 	{"MCP: https opaque form", "https:chatgpt.com/cb"},
+	{"RFC 3986 §3.2.3 port above 65535 on localhost", "http://localhost:99999/cb"},
+	{"RFC 3986 §3.2.3 port above 65535 on 127.0.0.1", "http://127.0.0.1:65536/cb"},
+	{"RFC 3986 §3.2.3 port above 65535 on https", "https://app.example.com:99999/cb"},
+	{"RFC 3986 §3.2.3 port with a leading zero", "http://localhost:08080/cb"},
+	{"RFC 3986 §3.2.3 very long port", "http://localhost:0000000000080/cb"},
+	{"RFC 3986 §3.2.3 empty port after a colon", "http://localhost:/cb"},
+	{"RFC 3986 §3.2.3 empty port on [::1]", "http://[::1]:/cb"},
+	{"RFC 6335 §6 port 0 on https (the placeholder is loopback only)", "https://app.example.com:0/cb"},
+	{"RFC 8252 §8.3 localhost only as the exact name: uppercase", "http://LOCALHOST:6274/oauth/callback"},
+	{"RFC 8252 §8.3 localhost only as the exact name: mixed case", "http://LocalHost/cb"},
+	{"RFC 8252 §8.3 localhost only as the exact name: trailing dot", "http://localhost./cb"},
+	{"RFC 8252 §8.3 localhost only as the exact name: uppercase and trailing dot", "http://LOCALHOST./cb"},
+	{"RFC 8252 §8.3 localhost only as the exact name: subdomain", "http://evil.localhost/cb"},
+	{"RFC 7591 §2 internationalised host that is no valid IDNA name (disallowed symbol)", "https://a\u2665\u0301b\u200d.example.com/cb"},
+	{"RFC 7591 §2 internationalised host with a bidi mix IDNA refuses", "https://\u05d0a.example.com/cb"},
 	{"RFC 8252 §7.1 private-use scheme without a dot", "myapp://callback"},
 	{"RFC 8252 §7.1 private-use scheme without a dot, path form", "myapp:/cb"},
 	{"RFC 8252 §7.1 private-use scheme without a dot, opaque", "myapp:cb"},
@@ -139,10 +172,12 @@ func TestIsLoopbackHost(t *testing.T) {
 		host string
 		want bool
 	}{
-		{"127.0.0.1", true}, // RFC 8252 §7.3
-		{"::1", true},       // RFC 8252 §7.3
-		{"localhost", true}, // RFC 8252 §8.3 (MCP clients use it)
-		{"LocalHost", true}, // RFC 3986 §3.2.2: host names are case-insensitive
+		{"127.0.0.1", true},  // RFC 8252 §7.3
+		{"::1", true},        // RFC 8252 §7.3
+		{"localhost", true},  // RFC 8252 §8.3 (MCP clients use it)
+		{"LocalHost", false}, // RFC 8252 §8.3: localhost only as the exact lowercase name
+		{"LOCALHOST", false},
+		{"LOCALHOST.", false},
 		{"127.0.0.2", false},
 		{"0.0.0.0", false},
 		{"::", false},
@@ -194,7 +229,17 @@ func TestMatchRedirectURI(t *testing.T) {
 		{"RFC 8252 §7.3 loopback IPv6 any port", []string{"http://[::1]/cb"}, "http://[::1]:61000/cb", true},
 		{"RFC 8252 §7.3 localhost any port", []string{"http://localhost/callback"}, "http://localhost:49152/callback", true},
 		{"RFC 8252 §7.3 localhost registered with port 0", []string{"http://localhost:0/oauth/callback"}, "http://localhost:65535/oauth/callback", true},
-		{"RFC 8252 §7.3 + RFC 3986 §6.2.2.1 host case-insensitive on loopback", []string{"http://localhost/callback"}, "http://LOCALHOST:5000/callback", true},
+		{"RFC 8252 §8.3 localhost: registered and used names identical, not case-folded", []string{"http://localhost/callback"}, "http://LOCALHOST:5000/callback", false},
+		{"RFC 8252 §8.3 localhost: trailing dot is another name", []string{"http://localhost/callback"}, "http://localhost.:5000/callback", false},
+		{"RFC 8252 §8.3 localhost: a name under localhost is another host", []string{"http://localhost/callback"}, "http://localhost.evil.com:5000/callback", false},
+		{"RFC 8252 §8.3 localhost: uppercase registration (legacy item) matches nothing port-agnostic", []string{"http://LOCALHOST/callback"}, "http://LOCALHOST:5000/callback", false},
+		{"RFC 3986 §3.2.3 request on port 99999", []string{"http://localhost/callback"}, "http://localhost:99999/callback", false},
+		{"RFC 3986 §3.2.3 request on port 65536", []string{"http://127.0.0.1/cb"}, "http://127.0.0.1:65536/cb", false},
+		{"RFC 3986 §3.2.3 request on port 0 (the placeholder is no destination)", []string{"http://localhost:0/oauth/callback"}, "http://localhost:0/oauth/callback", false},
+		{"RFC 3986 §3.2.3 request with an empty port", []string{"http://localhost/callback"}, "http://localhost:/callback", false},
+		{"RFC 3986 §3.2.3 request with a leading-zero port", []string{"http://localhost/callback"}, "http://localhost:05000/callback", false},
+		{"RFC 3986 §3.2.3 exact https match on an impossible port (legacy item)", []string{"https://app.example.com:99999/cb"}, "https://app.example.com:99999/cb", false},
+		{"RFC 8252 §7.3 loopback highest port", []string{"http://localhost/callback"}, "http://localhost:65535/callback", true},
 		{"RFC 8252 §7.3 + RFC 3986 §6.2.2.1 scheme case-insensitive on loopback", []string{"http://127.0.0.1/cb"}, "HTTP://127.0.0.1:5000/cb", true},
 		{"RFC 8252 §7.3 localhost does not match 127.0.0.1", []string{"http://127.0.0.1/cb"}, "http://localhost:5000/cb", false},
 		{"RFC 8252 §7.3 127.0.0.1 does not match localhost", []string{"http://localhost/cb"}, "http://127.0.0.1:5000/cb", false},
@@ -336,7 +381,14 @@ func FuzzValidateRedirectURI(f *testing.F) {
 		if p := acceptedRedirectProblem(raw); p != "" {
 			t.Fatalf("accepted %q, which %s", raw, p)
 		}
-		// OAuth 2.1 §2.3.1: a registered URI always matches itself.
+		// OAuth 2.1 §2.3.1: a registered URI always matches itself; the loopback port-0
+		// placeholder is no destination, so it matches itself on a real port instead.
+		if u, _ := url.Parse(raw); u.Port() == "0" {
+			if MatchRedirectURI([]string{raw}, raw) || !MatchRedirectURI([]string{raw}, withEphemeralPort(t, raw, 49152)) {
+				t.Fatalf("placeholder %q: matches itself on port 0, or not on port 49152", raw)
+			}
+			return
+		}
 		if !MatchRedirectURI([]string{raw}, raw) {
 			t.Fatalf("accepted %q does not match itself", raw)
 		}

@@ -113,7 +113,7 @@ func ParseClientMetadata(body []byte, supported Scope) (ClientMetadata, *Error) 
 	}
 	for _, g := range m.GrantTypes {
 		if !IsSupportedGrant(g) { // RFC 7591 §3.2.2: invalid_client_metadata
-			return m, ErrInvalidClientMetadata("grant type %q is not supported", truncate(g, 64))
+			return m, ErrInvalidClientMetadata("grant type '%s' is not supported", truncate(g, 64))
 		}
 	}
 	if !slices.Contains(m.GrantTypes, GrantAuthorizationCode) {
@@ -127,7 +127,7 @@ func ParseClientMetadata(body []byte, supported Scope) (ClientMetadata, *Error) 
 	for _, r := range m.ResponseTypes {
 		if r != "code" {
 			// OAuth 2.1 removes the implicit grant: only "code" exists.
-			return m, ErrInvalidClientMetadata("response type %q is not supported", truncate(r, 64))
+			return m, ErrInvalidClientMetadata("response type '%s' is not supported", truncate(r, 64))
 		}
 	}
 	m.ResponseTypes = dedupe(m.ResponseTypes)
@@ -144,7 +144,7 @@ func ParseClientMetadata(body []byte, supported Scope) (ClientMetadata, *Error) 
 
 	requested, ok := ParseScope(m.Scope)
 	if !ok {
-		return m, ErrInvalidClientMetadata("scope has characters outside RFC 6749 §3.3")
+		return m, ErrInvalidClientMetadata("scope has characters outside RFC 6749 section 3.3")
 	}
 	var accepted Scope
 	for _, s := range requested {
@@ -185,5 +185,5 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return s[:n] + "..."
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // ConsentRequest is an authorization request waiting for the person's consent (about 10
@@ -11,7 +13,16 @@ type ConsentRequest struct {
 	Request     AuthRequest
 	CSRFHash    []byte // SHA-256 of the consent form's CSRF token (32 bytes, required)
 	BrowserHash []byte // SHA-256 of the browser cookie (32 bytes, required)
-	ExpiresAt   time.Time
+	// Remembered is the consent on record for this browser, client and resource (zero when
+	// none): the page shows what it already granted, and approval adds to it.
+	Remembered Consent
+	// RedirectApproved: a signed-in person approved this client with this redirect URI
+	// before, so a denial may be sent back to it (RFC 9700 §4.11.2).
+	RedirectApproved bool
+	// SignedIn is the person WorkOS verified, for a consent asked after sign-in (another
+	// person than the remembered one); zero for a consent asked before sign-in.
+	SignedIn  User
+	ExpiresAt time.Time
 }
 
 // PutConsentRequest stores a new consent request; ErrExists if the id is taken.
@@ -32,6 +43,11 @@ func (s *Store) PutConsentRequest(ctx context.Context, idHash []byte, r ConsentR
 	putRequest(it, r.Request)
 	putB(it, "csrf_hash", r.CSRFHash)
 	putB(it, "browser_hash", r.BrowserHash)
+	putRemembered(it, r.Remembered)
+	if r.RedirectApproved {
+		it["redirect_approved"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	putUser(it, r.SignedIn)
 	putTime(it, attrExpiresAt, r.ExpiresAt)
 	return s.create(ctx, it)
 }
@@ -63,9 +79,12 @@ func (s *Store) DeleteConsentRequest(ctx context.Context, idHash []byte) error {
 
 func consentRequestOf(it item) ConsentRequest {
 	return ConsentRequest{
-		Request:     getRequest(it),
-		CSRFHash:    getB(it, "csrf_hash"),
-		BrowserHash: getB(it, "browser_hash"),
-		ExpiresAt:   getTime(it, attrExpiresAt),
+		Request:          getRequest(it),
+		CSRFHash:         getB(it, "csrf_hash"),
+		BrowserHash:      getB(it, "browser_hash"),
+		Remembered:       getRemembered(it),
+		RedirectApproved: getBool(it, "redirect_approved"),
+		SignedIn:         getUser(it),
+		ExpiresAt:        getTime(it, attrExpiresAt),
 	}
 }

@@ -10,7 +10,10 @@ func TestConsentRequest(t *testing.T) {
 	e := newEnv(t)
 	id := hash("request-id")
 	r := ConsentRequest{Request: testRequest, CSRFHash: hash("csrf"), BrowserHash: hash("browser"),
-		ExpiresAt: e.clock.now().Add(10 * time.Minute)}
+		Remembered:       Consent{UserID: "user_ada", Scope: "mcp:tools", ExpiresAt: e.clock.now().Add(time.Hour).Truncate(time.Second)},
+		RedirectApproved: true,
+		SignedIn:         User{ID: "user_grace", Email: "grace@example.com", FirstName: "Grace", SessionID: "session_1"},
+		ExpiresAt:        e.clock.now().Add(10 * time.Minute).Truncate(time.Second)}
 	mustOK(t, "put", e.store.PutConsentRequest(e.ctx, id, r))
 	e.expectCalls("PutConsentRequest", map[string]int{"PutItem": 1})
 	mustErr(t, "put again", e.store.PutConsentRequest(e.ctx, id, r), ErrExists)

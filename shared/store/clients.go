@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,11 +24,20 @@ type Client struct {
 	Scope                   string
 	ClientURI               string
 	LogoURI                 string
-	IssuedAt                time.Time // zero: set to now by PutClient
-	ExpiresAt               time.Time // zero = no expiry; registrations never used expire
+	// ApprovedRedirectURIs are the redirect URIs a signed-in person approved for this client
+	// (a string set, added to by ApproveRedirectURI; PutClient writes none).
+	ApprovedRedirectURIs []string
+	IssuedAt             time.Time // zero: set to now by PutClient
+	ExpiresAt            time.Time // zero = no expiry; registrations never used expire
 }
 
 func clientKey(id string) string { return prefixClient + id }
+
+// attrApprovedRedirects is the client's string set of approved redirect URIs.
+const attrApprovedRedirects = "approved_redirect_uris"
+
+// maxRedirectURILen bounds an approved redirect URI (registration bounds them too).
+const maxRedirectURILen = 2048
 
 // PutClient stores a new client; ErrExists when the id is taken (even by an expired,
 // not yet deleted registration).
@@ -78,6 +89,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (Client, error) {
 		Scope:                   getS(it, "scope"),
 		ClientURI:               getS(it, "client_uri"),
 		LogoURI:                 getS(it, "logo_uri"),
+		ApprovedRedirectURIs:    getStringSet(it, attrApprovedRedirects),
 		IssuedAt:                getTime(it, "issued_at"),
 		ExpiresAt:               getTime(it, attrExpiresAt),
 	}, nil
@@ -110,4 +122,38 @@ func (s *Store) MarkClientUsed(ctx context.Context, id string) error {
 		return nil
 	}
 	return wrap("mark client used", err)
+}
+
+// ApproveRedirectURI adds uri to the client's approved redirect URIs (one UpdateItem with
+// ADD on a string set: idempotent, and the authorization endpoint reads the set with the
+// client at no extra cost). A missing or expired client gives ErrNotFound and is not revived.
+func (s *Store) ApproveRedirectURI(ctx context.Context, id, uri string) error {
+	if err := checkID("client id", id); err != nil {
+		return err
+	}
+	if uri == "" || len(uri) > maxRedirectURILen {
+		return fmt.Errorf("%w: redirect URI must be 1..%d bytes", ErrInvalid, maxRedirectURILen)
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(clientKey(id)),
+		UpdateExpression:          aws.String("ADD #approved :uri"),
+		ConditionExpression:       aws.String("attribute_exists(#pk) AND (attribute_not_exists(#exp) OR #exp > :now)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpiresAt, "#approved": attrApprovedRedirects},
+		ExpressionAttributeValues: item{":now": epoch(s.now()), ":uri": &types.AttributeValueMemberSS{Value: []string{uri}}},
+	})
+	if isConditionFailed(err) {
+		return ErrNotFound
+	}
+	return wrap("approve redirect uri", err)
+}
+
+func getStringSet(it item, name string) []string {
+	v, ok := it[name].(*types.AttributeValueMemberSS)
+	if !ok {
+		return nil
+	}
+	out := append([]string(nil), v.Value...)
+	sort.Strings(out)
+	return out
 }

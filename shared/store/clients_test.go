@@ -103,3 +103,35 @@ func TestClientExpiryAndMarkUsed(t *testing.T) {
 		t.Error("MarkClientUsed created an item")
 	}
 }
+
+// RFC 9700 §4.11.2: the redirect URIs a person approved are a set on the client item, read
+// with the client; approving is idempotent and never creates or revives a client.
+func TestApproveRedirectURI(t *testing.T) {
+	e := newEnv(t)
+	start := e.clock.now()
+	mustOK(t, "put", e.store.PutClient(e.ctx, Client{ID: "a", RedirectURIs: []string{"https://app.example/cb", "http://127.0.0.1/cb"}, ExpiresAt: start.Add(time.Hour)}))
+	e.calls.take()
+	mustOK(t, "approve", e.store.ApproveRedirectURI(e.ctx, "a", "https://app.example/cb"))
+	e.expectCalls("ApproveRedirectURI", map[string]int{"UpdateItem": 1})
+	mustOK(t, "approve again", e.store.ApproveRedirectURI(e.ctx, "a", "https://app.example/cb"))
+	mustOK(t, "approve another", e.store.ApproveRedirectURI(e.ctx, "a", "http://127.0.0.1/cb"))
+	got, err := e.store.GetClient(e.ctx, "a")
+	mustOK(t, "get", err)
+	if want := []string{"http://127.0.0.1/cb", "https://app.example/cb"}; !reflect.DeepEqual(got.ApprovedRedirectURIs, want) {
+		t.Fatalf("approved %v, want %v", got.ApprovedRedirectURIs, want)
+	}
+	if !got.ExpiresAt.Equal(start.Add(time.Hour).Truncate(time.Second)) {
+		t.Fatalf("approving changed the expiry: %v", got.ExpiresAt)
+	}
+
+	mustErr(t, "approve for a missing client", e.store.ApproveRedirectURI(e.ctx, "nobody", "https://app.example/cb"), ErrNotFound)
+	if e.raw(clientKey("nobody")) != nil {
+		t.Fatal("ApproveRedirectURI created a client")
+	}
+	e.clock.set(start.Add(time.Hour))
+	before := e.raw(clientKey("a"))
+	mustErr(t, "approve for an expired client", e.store.ApproveRedirectURI(e.ctx, "a", "https://other.example/cb"), ErrNotFound)
+	if after := e.raw(clientKey("a")); !reflect.DeepEqual(before, after) {
+		t.Fatalf("expired client modified: %v", after)
+	}
+}

@@ -2,48 +2,77 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// A consent records that one browser (the hash of its cookie) approved one client, so
-// the consent page can be skipped until it expires.
-
-func consentKey(browserHash []byte, clientID string) string {
-	// The base64url of a 32-byte hash has a fixed length and no '#', so the key is unambiguous.
-	return hashKey(prefixConsent, browserHash) + "#" + clientID
+// A Consent remembers that one person (WorkOS user id), in one browser (the hash of its
+// cookie), approved one client for one resource and a set of scopes. The authorization
+// endpoint finds it by browser, client and resource, skips the consent page only for a
+// request within the approved scopes, and the callback issues a code only when the person
+// who signs in is the one who approved.
+type Consent struct {
+	UserID    string
+	Scope     string // the approved scope tokens, space-separated
+	ExpiresAt time.Time
 }
 
-// PutConsent records (or renews: overwriting is allowed) the consent.
-func (s *Store) PutConsent(ctx context.Context, browserHash []byte, clientID string, expiresAt time.Time) error {
+func consentKey(browserHash []byte, clientID, resource string) string {
+	// Fixed-length base64url parts first (no '#' in them), the client id last: unambiguous.
+	resourceHash := sha256.Sum256([]byte(resource))
+	return hashKey(prefixConsent, browserHash) + "#" + base64.RawURLEncoding.EncodeToString(resourceHash[:]) + "#" + clientID
+}
+
+func checkConsentKey(browserHash []byte, clientID, resource string) error {
 	if err := checkHash(browserHash); err != nil {
 		return err
 	}
 	if err := checkID("client id", clientID); err != nil {
 		return err
 	}
-	if err := checkExpiry(expiresAt); err != nil {
+	if resource == "" {
+		return fmt.Errorf("%w: resource is required", ErrInvalid)
+	}
+	return nil
+}
+
+// PutConsent records the consent, replacing the browser's previous one for this client
+// and resource (the caller merges scopes when the same person approves again).
+func (s *Store) PutConsent(ctx context.Context, browserHash []byte, clientID, resource string, c Consent) error {
+	if err := checkConsentKey(browserHash, clientID, resource); err != nil {
 		return err
 	}
-	it := keyOf(consentKey(browserHash, clientID))
-	putTime(it, attrExpiresAt, expiresAt)
+	if err := checkID("user id", c.UserID); err != nil {
+		return err
+	}
+	if err := checkExpiry(c.ExpiresAt); err != nil {
+		return err
+	}
+	it := keyOf(consentKey(browserHash, clientID, resource))
+	putS(it, "user_id", c.UserID)
+	putS(it, "scope", c.Scope)
+	putTime(it, attrExpiresAt, c.ExpiresAt)
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it})
 	return wrap("put consent", err)
 }
 
-// HasConsent reports whether the browser has an unexpired consent for the client.
-func (s *Store) HasConsent(ctx context.Context, browserHash []byte, clientID string) (bool, error) {
-	if err := checkHash(browserHash); err != nil {
-		return false, err
+// GetConsent returns the browser's consent for the client and resource; ErrNotFound if it
+// is missing or expired.
+func (s *Store) GetConsent(ctx context.Context, browserHash []byte, clientID, resource string) (Consent, error) {
+	if err := checkConsentKey(browserHash, clientID, resource); err != nil {
+		return Consent{}, err
 	}
-	if err := checkID("client id", clientID); err != nil {
-		return false, err
-	}
-	it, err := s.get(ctx, consentKey(browserHash, clientID))
+	it, err := s.get(ctx, consentKey(browserHash, clientID, resource))
 	if err != nil {
-		return false, err
+		return Consent{}, err
 	}
-	return live(it, s.now(), false), nil
+	if !live(it, s.now(), false) {
+		return Consent{}, ErrNotFound
+	}
+	return Consent{UserID: getS(it, "user_id"), Scope: getS(it, "scope"), ExpiresAt: getTime(it, attrExpiresAt)}, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -28,7 +29,19 @@ type RefreshToken struct {
 	IssuedAt                            time.Time // zero: set to now when written
 	ExpiresAt                           time.Time
 	RotatedAt                           time.Time // set by RotateRefreshToken; ignored on writes
+	// SealedSuccessor, read back from a rotated token, is the token that replaced it,
+	// encrypted by the caller under a key only the holder of this token's plaintext can
+	// derive. The store never sees a successor in the clear.
+	SealedSuccessor []byte
+	// SealedForPredecessor, on the next token given to RotateRefreshToken (required there,
+	// ignored elsewhere), is that token sealed for the holder of the old one: it is stored on
+	// the old item as its SealedSuccessor.
+	SealedForPredecessor []byte
 }
+
+// ErrContended: the rotation kept being cancelled by concurrent transactions on the same
+// items (TransactionConflict) and nothing was written; the caller reads the token again.
+var ErrContended = errors.New("store: refresh token rotation contended")
 
 func familyKey(id string) string { return prefixFamily + id }
 
@@ -57,6 +70,8 @@ func refreshOf(it item) RefreshToken {
 		IssuedAt:  getTime(it, "issued_at"),
 		ExpiresAt: getTime(it, attrExpiresAt),
 		RotatedAt: getTime(it, "rotated_at"),
+
+		SealedSuccessor: getB(it, "successor"),
 	}
 }
 
@@ -128,13 +143,15 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash []byte) (RefreshT
 
 // RotateRefreshToken replaces the old token by next (stored under newHash) in one
 // TransactWriteItems: ConditionCheck on family next.FamilyID (exists, not revoked, not
-// expired); Update old SET rotated_at (exists, not rotated, not expired, same family and
-// client as next); Put new (must not exist). Nothing is written unless all three hold.
+// expired); Update old SET rotated_at and successor = next.SealedForPredecessor (exists, not rotated,
+// not expired, same family and client as next); Put new (must not exist). Nothing is
+// written unless all three hold.
 //
 // Errors, first match wins: family revoked, missing or expired -> ErrRevoked; old token
 // already rotated -> ErrConsumed (the caller decides about the grace window and revokes
 // the family); old token missing, expired, or of another family or client -> ErrNotFound;
-// newHash taken -> ErrExists.
+// newHash taken -> ErrExists; still cancelled by TransactionConflict after the retries ->
+// ErrContended.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, next RefreshToken) error {
 	if err := checkHash(oldHash); err != nil {
 		return err
@@ -154,6 +171,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	if err := checkExpiry(next.ExpiresAt); err != nil {
 		return err
 	}
+	if len(next.SealedForPredecessor) == 0 {
+		return fmt.Errorf("%w: next.SealedForPredecessor is required", ErrInvalid)
+	}
 	now := s.now()
 	if next.IssuedAt.IsZero() {
 		next.IssuedAt = now
@@ -169,16 +189,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 		{Update: &types.Update{
 			TableName:        aws.String(s.table),
 			Key:              keyOf(hashKey(prefixRefresh, oldHash)),
-			UpdateExpression: aws.String("SET #rot = :now"),
+			UpdateExpression: aws.String("SET #rot = :now, #succ = :succ"),
 			ConditionExpression: aws.String("attribute_exists(#pk) AND attribute_not_exists(#rot) AND #exp > :now" +
 				" AND #fam = :fam AND #cid = :cid"),
 			ExpressionAttributeNames: map[string]string{
 				"#pk": attrPK, "#rot": "rotated_at", "#exp": attrExpiresAt, "#fam": "family_id", "#cid": "client_id",
+				"#succ": "successor",
 			},
 			ExpressionAttributeValues: item{
-				":now": epoch(now),
-				":fam": &types.AttributeValueMemberS{Value: next.FamilyID},
-				":cid": &types.AttributeValueMemberS{Value: next.ClientID},
+				":now":  epoch(now),
+				":succ": &types.AttributeValueMemberB{Value: next.SealedForPredecessor},
+				":fam":  &types.AttributeValueMemberS{Value: next.FamilyID},
+				":cid":  &types.AttributeValueMemberS{Value: next.ClientID},
 			},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
@@ -189,6 +211,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 			ExpressionAttributeNames: namesPK,
 		}},
 	}})
+	if onlyConflicts(err) {
+		return fmt.Errorf("%w: %w", ErrContended, err)
+	}
 	if reasons := cancellation(err); len(reasons) == 3 {
 		switch {
 		case reasonFailed(reasons[0]):

@@ -21,8 +21,9 @@ func issue(t *testing.T, e *env, familyTTL, tokenTTL time.Duration) (Family, Ref
 }
 
 func next(e *env, rt RefreshToken) RefreshToken {
-	rt.IssuedAt, rt.RotatedAt = time.Time{}, time.Time{}
+	rt.IssuedAt, rt.RotatedAt, rt.SealedSuccessor = time.Time{}, time.Time{}, nil
 	rt.ExpiresAt = e.clock.now().Add(24 * time.Hour)
+	rt.SealedForPredecessor = []byte("sealed successor " + e.clock.now().String())
 	return rt
 }
 
@@ -83,9 +84,13 @@ func TestRotateRefreshToken(t *testing.T) {
 	if !old.RotatedAt.Equal(e.clock.now()) {
 		t.Errorf("rotated_at %v, want %v", old.RotatedAt, e.clock.now())
 	}
+	// The old item keeps the successor as the caller sealed it; the new item has none.
+	if string(old.SealedSuccessor) != string(n1.SealedForPredecessor) {
+		t.Errorf("sealed successor on the old token %q, want %q", old.SealedSuccessor, n1.SealedForPredecessor)
+	}
 	got, err := e.store.GetRefreshToken(e.ctx, hash("rt-1"))
 	mustOK(t, "get new token", err)
-	n1.IssuedAt = e.clock.now()
+	n1.IssuedAt, n1.SealedForPredecessor = e.clock.now(), nil
 	if !reflect.DeepEqual(got, n1) {
 		t.Fatalf("new token:\n got %+v\nwant %+v", got, n1)
 	}
@@ -94,9 +99,17 @@ func TestRotateRefreshToken(t *testing.T) {
 	e.clock.advance(time.Minute)
 	mustErr(t, "rotate 0 again", e.store.RotateRefreshToken(e.ctx, hash("rt-0"), hash("rt-x"), next(e, rt)), ErrConsumed)
 	expectNoToken(t, e, hash("rt-x"))
-	if again, _ := e.store.GetRefreshToken(e.ctx, hash("rt-0")); !again.RotatedAt.Equal(old.RotatedAt) {
-		t.Errorf("failed rotation changed rotated_at: %v", again.RotatedAt)
+	if again, _ := e.store.GetRefreshToken(e.ctx, hash("rt-0")); !again.RotatedAt.Equal(old.RotatedAt) ||
+		string(again.SealedSuccessor) != string(old.SealedSuccessor) {
+		t.Errorf("failed rotation changed rotated_at or the sealed successor: %v", again)
 	}
+
+	// A rotation must leave the successor for the old token's holder; no call without it.
+	e.calls.take()
+	unsealed := next(e, rt)
+	unsealed.SealedForPredecessor = nil
+	mustErr(t, "rotate without a sealed successor", e.store.RotateRefreshToken(e.ctx, hash("rt-1"), hash("rt-u"), unsealed), ErrInvalid)
+	e.expectCalls("rotate without a sealed successor", map[string]int{})
 
 	// The new token rotates normally.
 	mustOK(t, "rotate 1->2", e.store.RotateRefreshToken(e.ctx, hash("rt-1"), hash("rt-2"), next(e, rt)))
@@ -223,14 +236,20 @@ func TestRotateConcurrent(t *testing.T) {
 		case err == nil:
 			ok++
 			winner = i
-		case errors.Is(err, ErrConsumed):
+		case errors.Is(err, ErrConsumed), errors.Is(err, ErrContended): // contended: conflicts outlasted the retries
 			consumed++
 		default:
 			t.Errorf("rotation %d: unexpected error %v", i, err)
 		}
 	}
 	if ok != 1 || consumed != n-1 {
-		t.Fatalf("%d successes and %d ErrConsumed, want 1 and %d", ok, consumed, n-1)
+		t.Fatalf("%d successes and %d ErrConsumed/ErrContended, want 1 and %d", ok, consumed, n-1)
+	}
+	// The losers wrote nothing: the old item holds the winner's sealed successor.
+	old, err := e.store.GetRefreshToken(e.ctx, hash("rt-0"))
+	mustOK(t, "rotated token", err)
+	if len(old.SealedSuccessor) == 0 {
+		t.Fatal("the winning rotation left no sealed successor")
 	}
 	for i := range n {
 		_, err := e.store.GetRefreshToken(e.ctx, hash(fmt.Sprint("new-", i)))

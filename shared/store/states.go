@@ -3,15 +3,29 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // UpstreamState is a pending WorkOS sign-in, keyed by the hash of the state sent to
-// WorkOS (about 10 minutes, single use).
+// WorkOS (about 10 minutes, single use, bound to the browser that started it).
 type UpstreamState struct {
 	Request        AuthRequest
 	SealedVerifier []byte // the PKCE verifier toward WorkOS, sealed by the caller
-	BrowserHash    []byte // SHA-256 of the browser cookie (32 bytes), or nil
-	ExpiresAt      time.Time
+	BrowserHash    []byte // SHA-256 of the browser cookie (32 bytes, required)
+	// ConsentApproved: the person in this browser approved this very request on the
+	// consent page before sign-in; the callback records the consent for whoever signs in.
+	ConsentApproved bool
+	// Remembered is the consent that was on record for this browser, client and resource
+	// when the request arrived (zero when none). Without ConsentApproved, the consent page
+	// was skipped because of it, and the callback may issue a code only to Remembered.UserID.
+	Remembered Consent
+	// RedirectApproved: a signed-in person approved this client with this redirect URI
+	// before, so a new approval need not record it again.
+	RedirectApproved bool
+	ExpiresAt        time.Time
 }
 
 // PutUpstreamState stores a new state; ErrExists if the hash is taken.
@@ -19,7 +33,7 @@ func (s *Store) PutUpstreamState(ctx context.Context, stateHash []byte, st Upstr
 	if err := checkHash(stateHash); err != nil {
 		return err
 	}
-	if err := checkOptionalHash(st.BrowserHash); err != nil {
+	if err := checkHash(st.BrowserHash); err != nil {
 		return err
 	}
 	if err := checkExpiry(st.ExpiresAt); err != nil {
@@ -29,24 +43,70 @@ func (s *Store) PutUpstreamState(ctx context.Context, stateHash []byte, st Upstr
 	putRequest(it, st.Request)
 	putB(it, "sealed_verifier", st.SealedVerifier)
 	putB(it, "browser_hash", st.BrowserHash)
+	if st.ConsentApproved {
+		it["consent_approved"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	putRemembered(it, st.Remembered)
+	if st.RedirectApproved {
+		it["redirect_approved"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	putTime(it, attrExpiresAt, st.ExpiresAt)
 	return s.create(ctx, it)
 }
 
-// ConsumeUpstreamState deletes the state and returns it (one conditional DeleteItem with
-// ReturnValues ALL_OLD); ErrNotFound if it is missing, expired (left untouched) or used.
-func (s *Store) ConsumeUpstreamState(ctx context.Context, stateHash []byte) (UpstreamState, error) {
+// ConsumeUpstreamState deletes the state and returns it, only when it is live and bound to
+// browserHash: one DeleteItem whose condition includes the browser binding, with
+// ReturnValues ALL_OLD. A state that is missing, expired or used gives ErrNotFound; a live
+// state of another browser gives ErrOtherBrowser. Either way nothing is changed, so a
+// callback replayed in another browser cannot spend the genuine browser's sign-in.
+func (s *Store) ConsumeUpstreamState(ctx context.Context, stateHash, browserHash []byte) (UpstreamState, error) {
 	if err := checkHash(stateHash); err != nil {
 		return UpstreamState{}, err
 	}
-	it, err := s.consume(ctx, hashKey(prefixState, stateHash))
-	if err != nil {
+	if err := checkHash(browserHash); err != nil {
 		return UpstreamState{}, err
 	}
+	now := s.now()
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 keyOf(hashKey(prefixState, stateHash)),
+		ConditionExpression:                 aws.String(condLive + " AND #browser = :browser"),
+		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#exp": attrExpiresAt, "#browser": "browser_hash"},
+		ExpressionAttributeValues:           item{":now": epoch(now), ":browser": &types.AttributeValueMemberB{Value: browserHash}},
+		ReturnValues:                        types.ReturnValueAllOld,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if ccf := conditionFailure(err); ccf != nil {
+		if live(ccf.Item, now, false) {
+			return UpstreamState{}, ErrOtherBrowser
+		}
+		return UpstreamState{}, ErrNotFound
+	}
+	if err != nil {
+		return UpstreamState{}, wrap("delete state", err)
+	}
+	it := out.Attributes
 	return UpstreamState{
-		Request:        getRequest(it),
-		SealedVerifier: getB(it, "sealed_verifier"),
-		BrowserHash:    getB(it, "browser_hash"),
-		ExpiresAt:      getTime(it, attrExpiresAt),
+		Request:          getRequest(it),
+		SealedVerifier:   getB(it, "sealed_verifier"),
+		BrowserHash:      getB(it, "browser_hash"),
+		ConsentApproved:  getBool(it, "consent_approved"),
+		Remembered:       getRemembered(it),
+		RedirectApproved: getBool(it, "redirect_approved"),
+		ExpiresAt:        getTime(it, attrExpiresAt),
 	}, nil
+}
+
+// putRemembered and getRemembered keep, inside a pending request, the consent that was on
+// record when it arrived.
+func putRemembered(it item, c Consent) {
+	putS(it, "consent_user_id", c.UserID)
+	putS(it, "consent_scope", c.Scope)
+	putTime(it, "consent_expires_at", c.ExpiresAt)
+}
+
+func getRemembered(it item) Consent {
+	return Consent{
+		UserID: getS(it, "consent_user_id"), Scope: getS(it, "consent_scope"), ExpiresAt: getTime(it, "consent_expires_at"),
+	}
 }

@@ -9,51 +9,62 @@ import (
 func TestUpstreamState(t *testing.T) {
 	e := newEnv(t)
 	h := hash("workos-state")
+	browser := hash("browser")
 	st := UpstreamState{Request: testRequest, SealedVerifier: []byte("sealed\x00verifier\xff"),
-		BrowserHash: hash("browser"), ExpiresAt: e.clock.now().Add(10 * time.Minute)}
+		BrowserHash: browser, ConsentApproved: true, RedirectApproved: true,
+		Remembered: Consent{UserID: "user_ada", Scope: "mcp:tools", ExpiresAt: e.clock.now().Add(time.Hour).Truncate(time.Second)},
+		ExpiresAt:  e.clock.now().Add(10 * time.Minute).Truncate(time.Second)}
 	mustOK(t, "put", e.store.PutUpstreamState(e.ctx, h, st))
 	e.expectCalls("PutUpstreamState", map[string]int{"PutItem": 1})
 	mustErr(t, "put again", e.store.PutUpstreamState(e.ctx, h, st), ErrExists)
 	e.calls.take()
 
-	got, err := e.store.ConsumeUpstreamState(e.ctx, h)
+	// RFC 6749 §10.12: another browser (or none) is refused and changes nothing.
+	before := e.raw(hashKey(prefixState, h))
+	_, err := e.store.ConsumeUpstreamState(e.ctx, h, hash("other-browser"))
+	mustErr(t, "consume from another browser", err, ErrOtherBrowser)
+	e.expectCalls("ConsumeUpstreamState refused", map[string]int{"DeleteItem": 1})
+	if after := e.raw(hashKey(prefixState, h)); !reflect.DeepEqual(before, after) {
+		t.Fatalf("a refused consumption changed the state: %v", after)
+	}
+
+	got, err := e.store.ConsumeUpstreamState(e.ctx, h, browser)
 	mustOK(t, "consume", err)
 	e.expectCalls("ConsumeUpstreamState", map[string]int{"DeleteItem": 1})
 	if !reflect.DeepEqual(got, st) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, st)
 	}
-	_, err = e.store.ConsumeUpstreamState(e.ctx, h)
+	_, err = e.store.ConsumeUpstreamState(e.ctx, h, browser)
 	mustErr(t, "consume twice", err, ErrNotFound)
 	if e.raw(hashKey(prefixState, h)) != nil {
 		t.Error("consumed state still stored")
 	}
-	_, err = e.store.ConsumeUpstreamState(e.ctx, hash("never stored"))
+	_, err = e.store.ConsumeUpstreamState(e.ctx, hash("never stored"), browser)
 	mustErr(t, "consume missing", err, ErrNotFound)
 
-	// Without a browser binding.
-	h2 := hash("state-2")
-	mustOK(t, "put unbound", e.store.PutUpstreamState(e.ctx, h2, UpstreamState{Request: testRequest, ExpiresAt: e.clock.now().Add(time.Minute)}))
-	got, err = e.store.ConsumeUpstreamState(e.ctx, h2)
-	mustOK(t, "consume unbound", err)
-	if got.BrowserHash != nil || got.SealedVerifier != nil || got.Request != testRequest {
-		t.Errorf("unbound state %+v", got)
-	}
+	// A state is always bound to a browser.
+	e.calls.take()
+	mustErr(t, "put unbound", e.store.PutUpstreamState(e.ctx, hash("state-2"), UpstreamState{Request: testRequest, ExpiresAt: e.clock.now().Add(time.Minute)}), ErrInvalidHash)
+	e.expectCalls("unbound state", map[string]int{})
 }
 
 func TestUpstreamStateExpiry(t *testing.T) {
 	e := newEnv(t)
 	h := hash("workos-state")
 	exp := e.clock.now().Add(10 * time.Minute)
-	mustOK(t, "put", e.store.PutUpstreamState(e.ctx, h, UpstreamState{Request: testRequest, ExpiresAt: exp}))
+	browser := hash("browser")
+	mustOK(t, "put", e.store.PutUpstreamState(e.ctx, h, UpstreamState{Request: testRequest, BrowserHash: browser, ExpiresAt: exp}))
 	before := e.raw(hashKey(prefixState, h))
 	e.clock.set(exp.Add(time.Second))
-	_, err := e.store.ConsumeUpstreamState(e.ctx, h)
+	_, err := e.store.ConsumeUpstreamState(e.ctx, h, browser)
 	mustErr(t, "consume expired", err, ErrNotFound)
+	_, err = e.store.ConsumeUpstreamState(e.ctx, h, hash("other-browser"))
+	mustErr(t, "consume expired from another browser", err, ErrNotFound)
 	if after := e.raw(hashKey(prefixState, h)); after == nil || !reflect.DeepEqual(before, after) {
 		t.Errorf("expired state modified: %v", after)
 	}
 	// Going back in time shows the item really was left alone (and was only refused for expiry).
 	e.clock.set(exp.Add(-time.Second))
-	_, err = e.store.ConsumeUpstreamState(e.ctx, h)
+	_, err = e.store.ConsumeUpstreamState(e.ctx, h, browser)
 	mustOK(t, "consume before expiry", err)
 }

@@ -7,7 +7,9 @@
 //
 //	CLIENT#<client id>                          clients.go       registered client
 //	AUTHREQ#<b64url(sha256(request id))>        authrequests.go  request waiting for consent
-//	CONSENT#<b64url(sha256(browser))>#<client>  consents.go      this browser approved this client
+//	CONSENT#<b64url(sha256(browser))>#<b64url(sha256(resource))>#<client>
+//	                                            consents.go      a person in this browser approved
+//	                                                             this client, resource and scopes
 //	STATE#<b64url(sha256(upstream state))>      states.go        pending WorkOS sign-in
 //	CODE#<b64url(sha256(code))>                 codes.go         authorization code
 //	REFRESH#<b64url(sha256(refresh token))>     refresh.go       refresh token
@@ -33,13 +35,14 @@
 //	PutClient              1 PutItem
 //	GetClient              1 GetItem
 //	MarkClientUsed         1 UpdateItem
+//	ApproveRedirectURI     1 UpdateItem
 //	PutConsentRequest      1 PutItem
 //	GetConsentRequest      1 GetItem
 //	DeleteConsentRequest   1 DeleteItem
 //	PutConsent             1 PutItem
-//	HasConsent             1 GetItem
+//	GetConsent             1 GetItem
 //	PutUpstreamState       1 PutItem
-//	ConsumeUpstreamState   1 DeleteItem
+//	ConsumeUpstreamState   1 DeleteItem (conditional on the browser binding)
 //	PutCode                1 PutItem
 //	GetCode                1 GetItem
 //	RedeemCode             1 UpdateItem
@@ -77,6 +80,8 @@ var (
 	ErrExists = errors.New("store: already exists")
 	// ErrInvalidHash: a hash argument is not a 32-byte SHA-256 digest; no call was made.
 	ErrInvalidHash = errors.New("store: hash must be 32 bytes (SHA-256)")
+	// ErrOtherBrowser: the item is live but bound to another browser; nothing was changed.
+	ErrOtherBrowser = errors.New("store: bound to another browser")
 	// ErrInvalid: another argument is unusable (empty id, missing expiry, ...); no call was made.
 	ErrInvalid = errors.New("store: invalid argument")
 )
@@ -363,8 +368,17 @@ func (s *Store) consume(ctx context.Context, pk string) (item, error) {
 }
 
 func isConditionFailed(err error) bool {
+	return conditionFailure(err) != nil
+}
+
+// conditionFailure returns err as a failed condition (with the old item when the call asked
+// for it), or nil.
+func conditionFailure(err error) *types.ConditionalCheckFailedException {
 	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
+	if errors.As(err, &ccf) {
+		return ccf
+	}
+	return nil
 }
 
 func wrap(op string, err error) error {

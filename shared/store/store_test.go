@@ -190,8 +190,8 @@ func TestInvalidHash(t *testing.T) {
 			"PutConsentRequest(browser)": s.PutConsentRequest(ctx, good,
 				ConsentRequest{CSRFHash: good, BrowserHash: bad, ExpiresAt: exp}),
 			"DeleteConsentRequest": s.DeleteConsentRequest(ctx, bad),
-			"PutConsent":           s.PutConsent(ctx, bad, "c", exp),
-			"PutUpstreamState":     s.PutUpstreamState(ctx, bad, UpstreamState{ExpiresAt: exp}),
+			"PutConsent":           s.PutConsent(ctx, bad, "c", "https://r", Consent{UserID: "u", ExpiresAt: exp}),
+			"PutUpstreamState":     s.PutUpstreamState(ctx, bad, UpstreamState{BrowserHash: good, ExpiresAt: exp}),
 			"PutCode":              s.PutCode(ctx, bad, Code{ExpiresAt: exp}),
 			"IssueFamily": s.IssueFamily(ctx, Family{ID: "f", ClientID: "c", ExpiresAt: exp}, bad,
 				RefreshToken{ExpiresAt: exp}),
@@ -201,8 +201,9 @@ func TestInvalidHash(t *testing.T) {
 				RefreshToken{FamilyID: "f", ClientID: "c", ExpiresAt: exp}),
 		}
 		_, errs["GetConsentRequest"] = s.GetConsentRequest(ctx, bad)
-		_, errs["HasConsent"] = s.HasConsent(ctx, bad, "c")
-		_, errs["ConsumeUpstreamState"] = s.ConsumeUpstreamState(ctx, bad)
+		_, errs["GetConsent"] = s.GetConsent(ctx, bad, "c", "https://r")
+		_, errs["ConsumeUpstreamState(state)"] = s.ConsumeUpstreamState(ctx, bad, good)
+		_, errs["ConsumeUpstreamState(browser)"] = s.ConsumeUpstreamState(ctx, good, bad)
 		_, errs["RedeemCode"] = s.RedeemCode(ctx, bad)
 		_, errs["GetCode"] = s.GetCode(ctx, bad)
 		_, errs["GetRefreshToken"] = s.GetRefreshToken(ctx, bad)
@@ -216,7 +217,7 @@ func TestInvalidHash(t *testing.T) {
 			}
 		}
 	}
-	// Optional hashes: nil is fine, a wrong length is not.
+	// The browser binding of a state has the length of a hash too.
 	mustErr(t, "UpstreamState.BrowserHash of 5 bytes",
 		s.PutUpstreamState(ctx, good, UpstreamState{BrowserHash: make([]byte, 5), ExpiresAt: exp}), ErrInvalidHash)
 	e.expectCalls("invalid hashes", map[string]int{})
@@ -230,8 +231,9 @@ func TestInvalidArguments(t *testing.T) {
 	_, err := s.GetClient(ctx, "")
 	mustErr(t, "GetClient empty id", err, ErrInvalid)
 	mustErr(t, "code without expiry", s.PutCode(ctx, h, Code{}), ErrInvalid)
-	mustErr(t, "state without expiry", s.PutUpstreamState(ctx, h, UpstreamState{}), ErrInvalid)
-	mustErr(t, "consent without expiry", s.PutConsent(ctx, h, "c", time.Time{}), ErrInvalid)
+	mustErr(t, "state without expiry", s.PutUpstreamState(ctx, h, UpstreamState{BrowserHash: h}), ErrInvalid)
+	mustErr(t, "consent without expiry", s.PutConsent(ctx, h, "c", "https://r", Consent{UserID: "u"}), ErrInvalid)
+	mustErr(t, "approve an empty redirect URI", s.ApproveRedirectURI(ctx, "c", ""), ErrInvalid)
 	mustErr(t, "token of another family", s.IssueFamily(ctx, Family{ID: "f", ClientID: "c", ExpiresAt: exp}, h,
 		RefreshToken{FamilyID: "g", ExpiresAt: exp}), ErrInvalid)
 	mustErr(t, "rotate onto itself", s.RotateRefreshToken(ctx, h, h,

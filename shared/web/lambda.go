@@ -57,14 +57,17 @@ func dropHeader(h map[string]string, names ...string) map[string]string {
 func badEvent(desc string) events.APIGatewayProxyResponse {
 	return events.APIGatewayProxyResponse{
 		StatusCode: http.StatusBadRequest,
-		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store", "Strict-Transport-Security": StrictTransportSecurity},
 		Body:       `{"error":"invalid_request","error_description":"` + desc + `"}`,
 	}
 }
 
-// Recover turns a panic into a 500 with a generic body, logging only the panic value.
+// Recover is the outermost layer of every endpoint: it sets Strict-Transport-Security on
+// every response (pages, JSON, redirects) and turns a panic into a 500 with a generic body,
+// logging only the panic value.
 func Recover(h http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		SetTransportSecurity(w)
 		defer func() {
 			if v := recover(); v != nil {
 				log.ErrorContext(r.Context(), "panic while handling request", "outcome", "server_error", "panic", slog.AnyValue(v).String())

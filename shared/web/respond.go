@@ -21,6 +21,7 @@ func JSON(w http.ResponseWriter, status int, v any) {
 		status, body = http.StatusInternalServerError, []byte(`{"error":"server_error","error_description":"response could not be encoded"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	SetTransportSecurity(w)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
