@@ -20,7 +20,8 @@ func ResourceMetadataURL(issuer string, r Route) string {
 }
 
 // GatewayChallenge is the WWW-Authenticate value of the API Gateway's 401 (the UNAUTHORIZED
-// gateway response in template.yaml): RFC 9728 §5.1 resource_metadata and no error code.
+// gateway response in template.yaml), and of any 401 to a request that sent no credentials:
+// RFC 9728 §5.1 resource_metadata and no error code.
 // API Gateway answers a request without Authorization and one whose token the authorizer
 // refused with the same static response, and RFC 6750 §3.1 says a request without
 // credentials SHOULD get no error code, while for a refused token it is optional.

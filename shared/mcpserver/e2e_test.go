@@ -382,10 +382,11 @@ func TestIdentityOnlyFromTheEvent(t *testing.T) {
 	if out := s.direct(t, r, identityContext(adaID, "mcp:tools", "https://other.example.test/mcp", time.Now().Add(time.Minute))); out.StatusCode != 401 {
 		t.Fatalf("other audience: %d %s", out.StatusCode, out.Body)
 	}
-	// No Authorization header at all: 401.
+	// No Authorization header at all: 401 whose challenge has no error code (RFC 6750 §3.1).
 	noAuth := mcpRequest("POST", "", body, "MCP-Protocol-Version", "2025-11-25")
-	if out := s.direct(t, noAuth, identityContext(adaID, "mcp:tools", resource, time.Now().Add(time.Minute))); out.StatusCode != 401 {
-		t.Fatalf("no Authorization: %d %s", out.StatusCode, out.Body)
+	if out := s.direct(t, noAuth, identityContext(adaID, "mcp:tools", resource, time.Now().Add(time.Minute))); out.StatusCode != 401 ||
+		gatewaytest.ResponseHeader(out).Get("WWW-Authenticate") != `Bearer resource_metadata="`+prmURL+`"` {
+		t.Fatalf("no Authorization: %d %v %s", out.StatusCode, gatewaytest.ResponseHeader(out), out.Body)
 	}
 	// The gateway refuses a missing token before the function (401, not called).
 	if res := s.do(t, noAuth); res.Status != 401 || res.Called {

@@ -132,8 +132,13 @@ func withIdentity(ctx context.Context, who guard.Identity) context.Context {
 
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, prm, reason string, err error) {
 	s.log.InfoContext(r.Context(), "request refused", "outcome", "unauthorized", "reason", reason, "detail", truncate(err.Error(), 200))
-	// RFC 6750 §3.1 invalid_token; RFC 9728 §5.1 resource_metadata.
-	w.Header().Set("WWW-Authenticate", guard.InvalidTokenChallenge(prm))
+	// RFC 6750 §3.1: invalid_token for a refused credential, no error code when none was
+	// sent; RFC 9728 §5.1 resource_metadata either way.
+	challenge := guard.InvalidTokenChallenge(prm)
+	if len(r.Header.Values("Authorization")) == 0 {
+		challenge = guard.GatewayChallenge(prm)
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
 	writeError(w, http.StatusUnauthorized, nil, CodeRefused, "Unauthorized: invalid or expired access token", nil)
 }
 
