@@ -58,6 +58,17 @@ services: ## Start DynamoDB Local and local-kms on the test ports and print the 
 services-stop: ## Stop what `make services` started
 	@./infra/local/services.sh stop test
 
+# Companion mode: introspection credentials for a resource server (an MCP server on another
+# host), bound to RESOURCE, one of PROTECTED_RESOURCES. Prints one JSON line (client_id,
+# client_secret, resource). Reads the functions' environment (ISSUER, PROTECTED_RESOURCES,
+# TABLE_NAME, AWS_*); STACK=NAME takes it from a local stack's .run/NAME/stack.env.
+.PHONY: introspection-credentials
+introspection-credentials: ## Create introspection credentials for a resource server: RESOURCE=<URL> [STACK=<local stack name>]
+	@[ -n "$(RESOURCE)" ] || { echo "usage: make introspection-credentials RESOURCE=<URL> [STACK=<name>]" >&2; exit 2; }
+	@if [ -n "$(STACK)" ]; then [ -f .run/$(STACK)/stack.env ] || { echo "no .run/$(STACK)/stack.env: is the stack running?" >&2; exit 1; }; \
+		set -a; . .run/$(STACK)/stack.env; set +a; fi; \
+	go run ./infra/cmd/introspection-credentials -resource '$(RESOURCE)'
+
 # make dev: the whole stack on 127.0.0.1 (PORT=3000; STAGE=Prod serves it under /Prod).
 PORT ?= 3000
 STAGE ?=
@@ -92,6 +103,15 @@ stack-test: ## Check make dev's promises: URLs printed, one instance at a time, 
 E2E_PORT ?= 3300
 E2E_STAGE_PORT ?= 4100
 E2E_ACCESS_TOKEN_TTL ?= 2s
+# Companion mode (test/resource-servers.test.mjs): each stack also protects two MCP servers on
+# loopback ports of their own (infra/cmd/sample-mcp-server, built once into .run/bin), one
+# validating tokens against the JWKS, one by introspection; they are listed in the stack's
+# PROTECTED_RESOURCES after its own /mcp, which stays the first (default) resource.
+E2E_RS_PORTS ?= 3310 3311
+E2E_STAGE_RS_PORTS ?= 4110 4111
+comma := ,
+space := $(subst ,, )
+e2e_resources = PROTECTED_RESOURCES=$(subst $(space),$(comma),$(strip $(1)/mcp $(foreach p,$(2),http://127.0.0.1:$(p)/mcp)))
 BENCH_PORT ?= 3900
 BENCH_RUNS ?= 7
 BENCH_WARM ?= 30
@@ -112,10 +132,13 @@ e2e-deps: infra/e2e/node_modules/.package-lock.json ## Install what the end-to-e
 e2e: e2e-deps ## End-to-end tests: MCP TypeScript SDK + headless Chromium against the local stack, with and without /Prod
 	@mkdir -p test-artifacts
 	@trap './infra/local/stack.sh down e2e; ./infra/local/stack.sh down e2e-prod' EXIT; \
-	STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s" ./infra/local/stack.sh up e2e $(E2E_PORT) >/dev/null & root=$$!; \
-	STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s" ./infra/local/stack.sh up e2e-prod $(E2E_STAGE_PORT) Prod >/dev/null & prod=$$!; \
-	wait $$root; r1=$$?; wait $$prod; r2=$$?; [ $$r1 = 0 ] && [ $$r2 = 0 ] || { echo "e2e: a stack did not start" >&2; exit 1; }; \
-	(cd infra/e2e && CHROMIUM_PATH=$(CHROMIUM) E2E_STACKS=e2e,e2e-prod node --test \
+	STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s $(call e2e_resources,http://127.0.0.1:$(E2E_PORT),$(E2E_RS_PORTS))" \
+		./infra/local/stack.sh up e2e $(E2E_PORT) >/dev/null & root=$$!; \
+	STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s $(call e2e_resources,http://127.0.0.1:$(E2E_STAGE_PORT)/Prod,$(E2E_STAGE_RS_PORTS))" \
+		./infra/local/stack.sh up e2e-prod $(E2E_STAGE_PORT) Prod >/dev/null & prod=$$!; \
+	go build -o .run/bin/sample-mcp-server ./infra/cmd/sample-mcp-server; b=$$?; \
+	wait $$root; r1=$$?; wait $$prod; r2=$$?; [ $$r1 = 0 ] && [ $$r2 = 0 ] && [ $$b = 0 ] || { echo "e2e: a stack or the sample MCP server did not build or start" >&2; exit 1; }; \
+	(cd infra/e2e && CHROMIUM_PATH=$(CHROMIUM) E2E_STACKS=e2e,e2e-prod SAMPLE_MCP_SERVER=$(CURDIR)/.run/bin/sample-mcp-server node --test \
 		--test-reporter=spec --test-reporter-destination=stdout \
 		--test-reporter=junit --test-reporter-destination=../../test-artifacts/e2e-junit.xml test/)
 

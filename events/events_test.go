@@ -93,6 +93,10 @@ var expectations = map[string]func(t *testing.T, a answer, v map[string]string){
 	"revoke": func(t *testing.T, a answer, _ map[string]string) {
 		want(t, a.status == 200, "200 for an unknown token (RFC 7009 §2.2)", a)
 	},
+	"introspect": func(t *testing.T, a answer, _ map[string]string) {
+		want(t, a.status == 401 && strings.Contains(a.body, `"error":"invalid_client"`) && strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Basic"),
+			"401 invalid_client with a Basic challenge: a valid token without resource server credentials (RFC 7662 §2.1)", a)
+	},
 }
 
 func want(t *testing.T, ok bool, what string, a answer) {

@@ -125,10 +125,24 @@ for _ in $(seq 1 300); do
 done
 curl -fsS "$issuer/.well-known/oauth-authorization-server" >/dev/null || { log "the API did not answer"; tail -40 "$RUN/api.log" >&2; exit 1; }
 
+# The protected resources the functions see: STACK_ENV's PROTECTED_RESOURCES, else the default.
+resources=$issuer/mcp
+for kv in ${STACK_ENV:-}; do [ "${kv%%=*}" = PROTECTED_RESOURCES ] && resources=${kv#*=}; done
+# ISSUER, PROTECTED_RESOURCES, TABLE_NAME and the AWS_* lines are the functions' own
+# environment: sourced (set -a), they point infra/cmd/introspection-credentials at this
+# stack's DynamoDB Local and table (make introspection-credentials STACK=$name RESOURCE=…).
 cat >"$RUN/stack.env" <<ENV
 ISSUER=$issuer
 MCP_URL=$issuer/mcp
 WORKOS_URL=http://127.0.0.1:$workos_port
+INTROSPECTION_ENDPOINT=$issuer/api/ext/auth/introspect
+PROTECTED_RESOURCES=$resources
+TABLE_NAME=$table
+AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+AWS_EC2_METADATA_DISABLED=true
 ENV
 
 cat <<MSG

@@ -202,6 +202,7 @@ var allowedActions = map[string][]string{
 	"CallbackFunction":         {"dynamodb:DeleteItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
 	"TokenFunction":            {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Sign"},
 	"RevokeFunction":           {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	"IntrospectFunction":       {"dynamodb:GetItem", "kms:GetPublicKey"},
 	"AuthorizerFunction":       {"kms:GetPublicKey"},
 	"McpFunction":              {"secretsmanager:GetSecretValue"},
 }
@@ -556,7 +557,7 @@ func TestSigningKeys(t *testing.T) {
 			ids = append(ids, getAtt(t, s.t, k, "KeyId"))
 			arns = append(arns, getAtt(t, s.t, k, "Arn"))
 		}
-		for _, fn := range []string{"JwksFunction", "AuthorizerFunction"} {
+		for _, fn := range []string{"JwksFunction", "AuthorizerFunction", "IntrospectFunction"} {
 			if got := sam.Get(s.t.Props(fn), "Environment", "Variables", "ACCEPTED_KEY_IDS"); got != strings.Join(ids, ",") {
 				t.Errorf("%s ACCEPTED_KEY_IDS = %v, want %s", fn, got, strings.Join(ids, ","))
 			}
@@ -564,7 +565,7 @@ func TestSigningKeys(t *testing.T) {
 		if got := sam.Get(s.t.Props("TokenFunction"), "Environment", "Variables", "SIGNING_KEY_ID"); got != ref(t, s.t, "SigningKeyAlias") {
 			t.Errorf("the token function must sign through the alias, got %v", got)
 		}
-		for fn, action := range map[string]string{"JwksFunction": "kms:GetPublicKey", "AuthorizerFunction": "kms:GetPublicKey", "TokenFunction": "kms:Sign"} {
+		for fn, action := range map[string]string{"JwksFunction": "kms:GetPublicKey", "AuthorizerFunction": "kms:GetPublicKey", "IntrospectFunction": "kms:GetPublicKey", "TokenFunction": "kms:Sign"} {
 			var res []string
 			for _, raw := range sam.Get(s.t.Props(fn), "Policies").([]any) {
 				for _, st := range sam.Get(raw, "Statement").([]any) {

@@ -13,12 +13,14 @@ import (
 func checkServerMetadata(t *testing.T, issuer string, meta map[string]any) {
 	t.Helper()
 	want := map[string]any{
-		"issuer":                                         issuer,
-		"authorization_endpoint":                         issuer + authserver.PathAuthorize,
-		"token_endpoint":                                 issuer + authserver.PathToken,
-		"registration_endpoint":                          issuer + authserver.PathRegister,
-		"jwks_uri":                                       issuer + authserver.PathJWKS,
-		"revocation_endpoint":                            issuer + authserver.PathRevoke,
+		"issuer":                 issuer,
+		"authorization_endpoint": issuer + authserver.PathAuthorize,
+		"token_endpoint":         issuer + authserver.PathToken,
+		"registration_endpoint":  issuer + authserver.PathRegister,
+		"jwks_uri":               issuer + authserver.PathJWKS,
+		"revocation_endpoint":    issuer + authserver.PathRevoke,
+		"introspection_endpoint": issuer + authserver.PathIntrospect,
+		"introspection_endpoint_auth_methods_supported":  []any{"client_secret_basic"},
 		"response_types_supported":                       []any{"code"},
 		"grant_types_supported":                          []any{"authorization_code", "refresh_token"},
 		"code_challenge_methods_supported":               []any{"S256"},

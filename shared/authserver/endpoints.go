@@ -99,6 +99,13 @@ var (
 		Methods: []string{http.MethodPost}, CORS: true, Needs: []Dependency{NeedStore},
 		handler: (*Server).revokeHandler,
 	}
+	// IntrospectEndpoint answers resource servers on other hosts (companion mode, RFC 7662),
+	// authenticated with their own credentials; server to server, so no CORS.
+	IntrospectEndpoint = Endpoint{
+		Function: "introspect", Paths: []string{PathIntrospect},
+		Methods: []string{http.MethodPost}, Needs: []Dependency{NeedStore, NeedKeys},
+		handler: (*Server).introspectHandler,
+	}
 )
 
 // Endpoints returns every OAuth endpoint, in the order of the request flow.
@@ -106,6 +113,7 @@ func Endpoints() []Endpoint {
 	return []Endpoint{
 		ResourceMetadataEndpoint, ServerMetadataEndpoint, JWKSEndpoint, RegisterEndpoint,
 		AuthorizeEndpoint, ConsentEndpoint, CallbackEndpoint, TokenEndpoint, RevokeEndpoint,
+		IntrospectEndpoint,
 	}
 }
 

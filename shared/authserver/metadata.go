@@ -16,6 +16,7 @@ type ServerMetadata struct {
 	TokenEndpoint                          string   `json:"token_endpoint"`
 	RegistrationEndpoint                   string   `json:"registration_endpoint"`
 	RevocationEndpoint                     string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint                  string   `json:"introspection_endpoint"`
 	JWKSURI                                string   `json:"jwks_uri"`
 	ResponseTypesSupported                 []string `json:"response_types_supported"`
 	ResponseModesSupported                 []string `json:"response_modes_supported"`
@@ -23,9 +24,12 @@ type ServerMetadata struct {
 	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
 	TokenEndpointAuthMethodsSupported      []string `json:"token_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported"`
-	ScopesSupported                        []string `json:"scopes_supported"`
-	AuthorizationResponseISSParameter      bool     `json:"authorization_response_iss_parameter_supported"`
-	ClientIDMetadataDocumentSupported      bool     `json:"client_id_metadata_document_supported"`
+	// RFC 8414 §2: resource servers authenticate at the introspection endpoint with their own
+	// credentials, by HTTP Basic only (RFC 7662 §2.1).
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	ScopesSupported                           []string `json:"scopes_supported"`
+	AuthorizationResponseISSParameter         bool     `json:"authorization_response_iss_parameter_supported"`
+	ClientIDMetadataDocumentSupported         bool     `json:"client_id_metadata_document_supported"`
 	// Required by OpenID Discovery §3; MCP clients read this document at
 	// {issuer}/.well-known/openid-configuration (the only one an issuer with a stage path
 	// can serve) and validate it as OIDC metadata. Authbridge issues no ID tokens.
@@ -38,22 +42,24 @@ func (s *Server) Metadata() ServerMetadata {
 	c := s.Config
 	authMethods := []string{oauth.AuthMethodNone, oauth.AuthMethodClientSecretPost, oauth.AuthMethodClientSecretBasic}
 	return ServerMetadata{
-		Issuer:                                 c.Issuer,
-		AuthorizationEndpoint:                  c.Endpoint(PathAuthorize),
-		TokenEndpoint:                          c.Endpoint(PathToken),
-		RegistrationEndpoint:                   c.Endpoint(PathRegister),
-		RevocationEndpoint:                     c.Endpoint(PathRevoke),
-		JWKSURI:                                c.Endpoint(PathJWKS),
-		ResponseTypesSupported:                 []string{"code"},
-		ResponseModesSupported:                 []string{"query"},
-		GrantTypesSupported:                    oauth.SupportedGrants(),
-		CodeChallengeMethodsSupported:          []string{"S256"}, // MCP: MUST be present; OAuth 2.1: S256
-		TokenEndpointAuthMethodsSupported:      authMethods,
-		RevocationEndpointAuthMethodsSupported: authMethods,
-		ScopesSupported:                        c.Scopes,
-		AuthorizationResponseISSParameter:      true, // RFC 9207
-		SubjectTypesSupported:                  []string{"public"},
-		IDTokenSigningAlgValuesSupported:       []string{"ES256"},
+		Issuer:                                    c.Issuer,
+		AuthorizationEndpoint:                     c.Endpoint(PathAuthorize),
+		TokenEndpoint:                             c.Endpoint(PathToken),
+		RegistrationEndpoint:                      c.Endpoint(PathRegister),
+		RevocationEndpoint:                        c.Endpoint(PathRevoke),
+		IntrospectionEndpoint:                     c.Endpoint(PathIntrospect),
+		JWKSURI:                                   c.Endpoint(PathJWKS),
+		ResponseTypesSupported:                    []string{"code"},
+		ResponseModesSupported:                    []string{"query"},
+		GrantTypesSupported:                       oauth.SupportedGrants(),
+		CodeChallengeMethodsSupported:             []string{"S256"}, // MCP: MUST be present; OAuth 2.1: S256
+		TokenEndpointAuthMethodsSupported:         authMethods,
+		RevocationEndpointAuthMethodsSupported:    authMethods,
+		IntrospectionEndpointAuthMethodsSupported: []string{oauth.AuthMethodClientSecretBasic},
+		ScopesSupported:                           c.Scopes,
+		AuthorizationResponseISSParameter:         true, // RFC 9207
+		SubjectTypesSupported:                     []string{"public"},
+		IDTokenSigningAlgValuesSupported:          []string{"ES256"},
 	}
 }
 
@@ -83,12 +89,13 @@ type ResourceMetadata struct {
 }
 
 // resourceMetadataHandler serves /.well-known/oauth-protected-resource (the first resource)
-// and /.well-known/oauth-protected-resource/<path> for each resource (RFC 9728 §3.1), where
-// <path> is the resource's path below the issuer's (…/mcp for {issuer}/mcp). It is never
-// behind authentication (MCP authorization: metadata discovery).
+// and, for each resource, the path oauth.ResourceMetadataPath gives it (RFC 9728 §3.1):
+// …/mcp for {issuer}/mcp, …/crm.example.com/mcp for a companion MCP server at
+// https://crm.example.com/mcp. It is never behind authentication (MCP authorization:
+// metadata discovery).
 func (s *Server) resourceMetadataHandler() http.Handler {
 	return s.endpoint(PathPRM, web.CORS(web.Methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resource, ok := s.resourceForPath(strings.TrimPrefix(r.URL.Path, PathPRM))
+		resource, ok := s.resourceForPath(strings.TrimPrefix(r.URL.EscapedPath(), PathPRM))
 		if !ok {
 			notFound(w)
 			return
@@ -103,17 +110,24 @@ func (s *Server) resourceMetadataHandler() http.Handler {
 	}), http.MethodGet, http.MethodHead)))
 }
 
+// resourceForPath is the configured resource whose metadata is served at
+// {issuer}/.well-known/oauth-protected-resource{suffix}: the first resource for no suffix,
+// else the resource whose oauth.ResourceMetadataPath it is. A resource on the issuer's own
+// origin also answers at its whole path (RFC 9728 §3.1 taken literally:
+// /.well-known/oauth-protected-resource/Prod/mcp for https://h/Prod/mcp). A resource on
+// another origin answers only at its host-qualified path, so it never takes the place of
+// the issuer's own resource of the same path.
 func (s *Server) resourceForPath(suffix string) (string, bool) {
 	if suffix == "" || suffix == "/" {
 		return s.Config.Resources[0], true
 	}
 	for _, res := range s.Config.Resources {
-		u, err := url.Parse(res)
-		if err != nil {
-			continue
+		if PathPRM+suffix == oauth.ResourceMetadataPath(s.Config.Issuer, res) {
+			return res, true
 		}
-		rel := strings.TrimPrefix(u.Path, s.Config.IssuerPath())
-		if rel == suffix || u.Path == suffix {
+	}
+	for _, res := range s.Config.Resources {
+		if u, err := url.Parse(res); err == nil && oauth.SameOrigin(s.Config.Issuer, res) && u.EscapedPath() == suffix {
 			return res, true
 		}
 	}

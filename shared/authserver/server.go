@@ -72,6 +72,7 @@ const (
 	PathCallback   = "/api/ext/auth/callback"
 	PathToken      = "/api/ext/auth/token"
 	PathRevoke     = "/api/ext/auth/revoke"
+	PathIntrospect = "/api/ext/auth/introspect"
 	PathJWKS       = "/.well-known/jwks.json"
 	PathPRM        = "/.well-known/oauth-protected-resource"
 	PathASMetadata = "/.well-known/oauth-authorization-server"

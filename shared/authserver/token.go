@@ -164,7 +164,7 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 		return tokenResponse{}, s.unavailable(ctx, err)
 	}
 
-	access, expiresIn, oerr := s.mint(ctx, client.ID, req.Scope, req.Resource, stored.User)
+	access, expiresIn, oerr := s.mint(ctx, client.ID, req.Scope, req.Resource, stored.FamilyID, stored.User)
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}
@@ -244,7 +244,7 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 		return s.refreshResponse(ctx, client, rt, scope, next)
 	}
 
-	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.User)
+	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.FamilyID, rt.User)
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}
@@ -348,7 +348,7 @@ func (s *Server) refreshSuccessor(ctx context.Context, presented string, rt stor
 // refreshResponse answers a repeated use within the grace window: the successor refresh
 // token and a freshly minted access token for the scope of this request.
 func (s *Server) refreshResponse(ctx context.Context, client store.Client, rt store.RefreshToken, scope oauth.Scope, next string) (tokenResponse, *oauth.Error) {
-	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.User)
+	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.FamilyID, rt.User)
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}
@@ -386,10 +386,13 @@ func successorAEAD(presented string) cipher.AEAD {
 	return aead
 }
 
-func (s *Server) mint(ctx context.Context, clientID, scope, resource string, u store.User) (string, int64, *oauth.Error) {
+// mint signs an access token for the grant familyID (the code's refresh-token family, set
+// whether or not the client gets a refresh token): the token carries it as "fam", so that
+// introspection (RFC 7662) can answer inactive once the grant is revoked (docs/decisions.md).
+func (s *Server) mint(ctx context.Context, clientID, scope, resource, familyID string, u store.User) (string, int64, *oauth.Error) {
 	token, claims, err := s.Minter.Mint(ctx, tokens.AccessClaims{
 		Subject: u.ID, Audience: resource, ClientID: clientID, Scope: scope,
-		Email: u.Email, OrgID: u.OrganizationID, SessionID: u.SessionID,
+		Email: u.Email, OrgID: u.OrganizationID, SessionID: u.SessionID, FamilyID: familyID,
 	})
 	if err != nil {
 		return "", 0, s.unavailable(ctx, err)

@@ -79,7 +79,21 @@ func Parse(getenv func(string) string) (Config, error) {
 			fail("PROTECTED_RESOURCES: %q is not an absolute http(s) URL", raw)
 			continue
 		}
+		if !oauth.SecureResource(res) { // MCP authorization: HTTPS, or http on loopback only
+			fail("PROTECTED_RESOURCES: %q must use https (http only on 127.0.0.1, ::1 or localhost)", raw)
+			continue
+		}
 		c.Resources = append(c.Resources, res)
+	}
+	// RFC 9728 §3.1: each resource's metadata has its own URL; two resources that would share
+	// one (http and https of one host, a path spelling another host) cannot both be served.
+	seen := map[string]string{}
+	for _, res := range c.Resources {
+		p := oauth.ResourceMetadataPath(c.Issuer, res)
+		if other, dup := seen[p]; dup && other != res {
+			fail("PROTECTED_RESOURCES: %q and %q would share the metadata URL {ISSUER}%s", other, res, p)
+		}
+		seen[p] = res
 	}
 	if len(c.Resources) == 0 {
 		fail("PROTECTED_RESOURCES is empty")

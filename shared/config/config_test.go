@@ -137,8 +137,46 @@ func TestParseProtectedResources(t *testing.T) {
 			}
 		})
 	}
+	// MCP authorization: resources are HTTPS, http only on a loopback host (local development).
+	for raw, ok := range map[string]bool{
+		"https://crm.example.com/mcp":     true,
+		"http://127.0.0.1:5310/mcp":       true,
+		"http://localhost:5310/mcp":       true,
+		"http://[::1]:5310/mcp":           true,
+		"http://crm.example.com/mcp":      false,
+		"http://127.0.0.1.nip.io/mcp":     false,
+		"http://localhost.evil.com/mcp":   false,
+		"http://10.0.0.1/mcp":             false,
+		"https://a.example/mcp,http://b/": false, // one bad entry refuses the list
+	} {
+		_, err := Parse(env(map[string]string{"PROTECTED_RESOURCES": raw}))
+		if (err == nil) != ok {
+			t.Errorf("MCP: PROTECTED_RESOURCES=%q: err = %v, want ok=%v", raw, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "PROTECTED_RESOURCES") {
+			t.Errorf("error does not name PROTECTED_RESOURCES: %v", err)
+		}
+	}
+	// RFC 9728 §3.1: resources whose metadata would be served at one URL are refused (the
+	// metadata of a resource on another host is at {ISSUER}/.well-known/oauth-protected-resource/<host><path>).
+	for _, raw := range []string{
+		"https://crm.example.com/mcp,http://crm.example.com/mcp", // refused anyway (http), and colliding
+		"http://127.0.0.1:5310/mcp,https://127.0.0.1:5310/mcp",
+		issuer + "/crm.example.com/mcp,https://crm.example.com/mcp",
+	} {
+		if _, err := Parse(env(map[string]string{"PROTECTED_RESOURCES": raw})); err == nil {
+			t.Errorf("RFC 9728 §3.1: PROTECTED_RESOURCES=%q shares a metadata URL, want an error", raw)
+		}
+	}
+	// Companion mode: the issuer's own /mcp and another host's /mcp coexist; a resource listed
+	// twice is one resource.
+	c, err := Parse(env(map[string]string{"PROTECTED_RESOURCES": issuer + "/mcp,https://crm.example.com/mcp," + issuer + "/mcp/"}))
+	if err != nil || !slices.Equal(c.Resources, oauth.Resources{issuer + "/mcp", "https://crm.example.com/mcp", issuer + "/mcp"}) {
+		t.Fatalf("companion resources: %q, %v", c.Resources, err)
+	}
+
 	// The default follows the issuer, path included.
-	c, err := Parse(env(map[string]string{"ISSUER": "https://X.example.com/Prod"}))
+	c, err = Parse(env(map[string]string{"ISSUER": "https://X.example.com/Prod"}))
 	if err != nil || !slices.Equal(c.Resources, oauth.Resources{"https://x.example.com/Prod/mcp"}) {
 		t.Fatalf("RFC 9728 §3: default resource %q, %v", c.Resources, err)
 	}

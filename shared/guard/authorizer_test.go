@@ -276,7 +276,10 @@ func TestRoutes(t *testing.T) {
 	rs := guard.NewRoutes("https://h.example/Prod", []string{"https://h.example/Prod/mcp", "https://h.example/Prod/mcp/admin", "https://other.example/tools"})
 	for path, want := range map[string]string{
 		"/mcp": "https://h.example/Prod/mcp", "/mcp/x": "https://h.example/Prod/mcp", "/mcp/admin": "https://h.example/Prod/mcp/admin",
-		"/mcp/admin/y": "https://h.example/Prod/mcp/admin", "/tools": "https://other.example/tools", "/mcpx": "", "/": "",
+		"/mcp/admin/y": "https://h.example/Prod/mcp/admin", "/mcpx": "", "/": "",
+		// Companion mode: a resource on another host is no route of this API, so a token
+		// issued for it never opens one of Authbridge's own routes (RFC 8707, RFC 9068 §4).
+		"/tools": "",
 	} {
 		r, ok := rs.ForPath(path)
 		if r.Resource != want || ok != (want != "") {
@@ -288,6 +291,31 @@ func TestRoutes(t *testing.T) {
 	}
 	if got := guard.ResourceMetadataURL("https://h.example/Prod", guard.Route{Path: "/mcp"}); got != "https://h.example/Prod/.well-known/oauth-protected-resource/mcp" {
 		t.Errorf("PRM URL %s", got)
+	}
+}
+
+// RFC 9728 §3.1 and §5.1: the metadata URL a challenge names for each resource. On the
+// issuer's origin, the resource's path below the issuer's follows the well-known path (after
+// the stage, docs/decisions.md); on another origin (companion mode), its host[:port] and
+// path, so that it never collides with the issuer's own resource of the same path.
+func TestRFC9728_3_1_MetadataURL(t *testing.T) {
+	for _, tt := range []struct{ issuer, resource, want string }{
+		{"https://auth.example.com", "https://auth.example.com/mcp", "https://auth.example.com/.well-known/oauth-protected-resource/mcp"},
+		{"https://h.example/Prod", "https://h.example/Prod/mcp", "https://h.example/Prod/.well-known/oauth-protected-resource/mcp"},
+		{"https://h.example/Prod", "https://h.example/Prod/mcp/admin", "https://h.example/Prod/.well-known/oauth-protected-resource/mcp/admin"},
+		{"https://auth.example.com", "https://auth.example.com", "https://auth.example.com/.well-known/oauth-protected-resource"},
+		{"https://auth.example.com", "https://crm.example.com/mcp", "https://auth.example.com/.well-known/oauth-protected-resource/crm.example.com/mcp"},
+		{"https://h.example/Prod", "https://crm.example.com/mcp", "https://h.example/Prod/.well-known/oauth-protected-resource/crm.example.com/mcp"},
+		{"http://127.0.0.1:3000", "http://127.0.0.1:5310/mcp", "http://127.0.0.1:3000/.well-known/oauth-protected-resource/127.0.0.1:5310/mcp"},
+		{"https://auth.example.com", "https://auth.example.com:8443/mcp", "https://auth.example.com/.well-known/oauth-protected-resource/auth.example.com:8443/mcp"},
+		{"https://auth.example.com", "http://auth.example.com/mcp", "https://auth.example.com/.well-known/oauth-protected-resource/auth.example.com/mcp"},
+	} {
+		if got := guard.MetadataURL(tt.issuer, tt.resource); got != tt.want {
+			t.Errorf("MetadataURL(%s, %s) = %s, want %s", tt.issuer, tt.resource, got, tt.want)
+		}
+		if got := guard.ResourceMetadataURL(tt.issuer, guard.Route{Path: "/ignored", Resource: tt.resource}); got != tt.want {
+			t.Errorf("ResourceMetadataURL(%s, route of %s) = %s, want %s", tt.issuer, tt.resource, got, tt.want)
+		}
 	}
 }
 

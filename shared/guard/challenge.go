@@ -7,12 +7,26 @@ import (
 )
 
 // PathResourceMetadata is where RFC 9728 metadata is served, relative to the issuer.
-const PathResourceMetadata = "/.well-known/oauth-protected-resource"
+const PathResourceMetadata = oauth.PathProtectedResourceMetadata
+
+// MetadataURL is the URL at which Authbridge publishes the RFC 9728 metadata of resource
+// (canonical form, as config holds it), the URL a WWW-Authenticate challenge names in
+// resource_metadata (RFC 9728 §5.1). On the issuer's origin:
+// {issuer}/.well-known/oauth-protected-resource{path below the issuer's} (docs/decisions.md:
+// the issuer may carry a stage prefix, so the well-known path goes after it); on another
+// origin (companion mode): {issuer}/.well-known/oauth-protected-resource/<host[:port]><path>.
+// Every place that builds the URL calls this (oauth.ResourceMetadataPath).
+func MetadataURL(issuer, resource string) string {
+	return issuer + oauth.ResourceMetadataPath(issuer, resource)
+}
 
 // ResourceMetadataURL is the RFC 9728 metadata URL of the route's resource as Authbridge
-// serves it: {issuer}/.well-known/oauth-protected-resource{route path} (docs/decisions.md: the
-// issuer may carry a stage prefix, so the well-known path goes after it).
+// serves it: MetadataURL of r.Resource; for a Route without a Resource,
+// {issuer}/.well-known/oauth-protected-resource{route path}.
 func ResourceMetadataURL(issuer string, r Route) string {
+	if r.Resource != "" {
+		return MetadataURL(issuer, r.Resource)
+	}
 	if r.Path == "/" {
 		return issuer + PathResourceMetadata
 	}

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/authbridge/authbridge/shared/oauth"
 )
 
 // Route is a protected route of the API and the resource its tokens must be issued for.
@@ -21,22 +23,23 @@ type Route struct {
 type Routes []Route
 
 // NewRoutes derives a route for each protected resource (canonical form, as config holds
-// them) from its path relative to the issuer's: with the issuer https://h/Prod (a stage URL)
-// the resource https://h/Prod/mcp is the route /mcp, as is https://auth.example.com/mcp under
-// the issuer https://auth.example.com. A resource on another host keeps its own path.
+// them) that this API serves, from its path relative to the issuer's: with the issuer
+// https://h/Prod (a stage URL) the resource https://h/Prod/mcp is the route /mcp, as is
+// https://auth.example.com/mcp under the issuer https://auth.example.com. A resource on
+// another origin (companion mode: an MCP server on another host that validates Authbridge's
+// tokens itself, by introspection) is no route of this API: tokens issued for it must never
+// open a route of Authbridge's own.
 func NewRoutes(issuer string, resources []string) Routes {
 	iu, _ := url.Parse(issuer)
 	var rs Routes
 	for _, res := range resources {
 		u, err := url.Parse(res)
-		if err != nil {
+		if err != nil || iu == nil || !oauth.SameOrigin(issuer, res) {
 			continue
 		}
 		p := u.Path
-		if iu != nil && strings.EqualFold(u.Scheme, iu.Scheme) && strings.EqualFold(u.Host, iu.Host) {
-			if rel, ok := strings.CutPrefix(p, iu.Path); ok && (rel == "" || rel[0] == '/') {
-				p = rel
-			}
+		if rel, ok := strings.CutPrefix(p, iu.Path); ok && (rel == "" || rel[0] == '/') {
+			p = rel
 		}
 		if p == "" {
 			p = "/"

@@ -426,6 +426,25 @@ func TestTransport(t *testing.T) {
 	if out.StatusCode != 204 || gatewaytest.ResponseHeader(out).Get("Access-Control-Allow-Origin") != "http://localhost:6274" || !strings.Contains(gatewaytest.ResponseHeader(out).Get("Access-Control-Allow-Headers"), "Authorization") {
 		t.Fatalf("preflight: %d %v", out.StatusCode, gatewaytest.ResponseHeader(out))
 	}
+	// MCP 2026-07-28: a browser client's preflight for the mirrored headers (Mcp-Method,
+	// Mcp-Name) and a tool's Mcp-Param-* headers succeeds; other names are not echoed.
+	pre.Header.Set("Access-Control-Request-Headers", "authorization,content-type,mcp-protocol-version,mcp-method,mcp-name,mcp-param-region, x-evil, mcp-param-,mcp-param-a b")
+	out, err = s.mcp(context.Background(), gatewaytest.Default.ProxyEvent(pre, nil))
+	must(t, err)
+	allowed := map[string]bool{}
+	for _, name := range strings.Split(gatewaytest.ResponseHeader(out).Get("Access-Control-Allow-Headers"), ",") {
+		allowed[strings.ToLower(strings.TrimSpace(name))] = true
+	}
+	for _, name := range []string{"authorization", "content-type", "mcp-protocol-version", "mcp-method", "mcp-name", "mcp-param-region"} {
+		if !allowed[name] {
+			t.Errorf("preflight does not allow %s: %v", name, gatewaytest.ResponseHeader(out))
+		}
+	}
+	for _, name := range []string{"x-evil", "mcp-param-", "mcp-param-a b"} {
+		if allowed[name] {
+			t.Errorf("preflight allows %q", name)
+		}
+	}
 
 	// MCP-Protocol-Version: an unsupported version is a 400; a supported one is honoured.
 	if res := s.do(t, mcpRequest("POST", tok, list, "MCP-Protocol-Version", "1999-01-01")); res.Status != 400 {

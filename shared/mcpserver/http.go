@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -43,7 +44,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// Fetch §3.2 (CORS preflight): answered without credentials, for allowed origins only.
 	if r.Method == http.MethodOptions {
-		preflight(w)
+		preflight(w, r)
 		return
 	}
 
@@ -208,13 +209,53 @@ func corsHeaders(h http.Header, origin string) {
 	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version")
 }
 
-func preflight(w http.ResponseWriter) {
+func preflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Methods", "POST, GET, DELETE, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID")
+	h.Set("Access-Control-Allow-Headers", allowedRequestHeaders(r.Header.Values("Access-Control-Request-Headers")))
 	h.Set("Access-Control-Max-Age", "600")
 	h.Set("Allow", "POST, GET, DELETE, OPTIONS")
+	h.Add("Vary", "Access-Control-Request-Headers")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// corsRequestHeaders are the request headers MCP clients send: Streamable HTTP of every
+// revision (MCP-Protocol-Version; Mcp-Session-Id and Last-Event-ID up to 2025-11-25) and the
+// mirrored headers of 2026-07-28 (Mcp-Method, Mcp-Name).
+const corsRequestHeaders = "Authorization, Content-Type, Accept, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name"
+
+// allowedRequestHeaders is the Access-Control-Allow-Headers value of a preflight: the fixed
+// list, plus each Mcp-Param-{Name} header the browser asks for (MCP 2026-07-28: a tool's
+// x-mcp-header parameters; a CORS list cannot name a prefix, so they are echoed one by one).
+func allowedRequestHeaders(requested []string) string {
+	out := corsRequestHeaders
+	seen := 0
+	for _, line := range requested {
+		for _, name := range strings.Split(line, ",") {
+			name = strings.TrimSpace(name)
+			if seen < 32 && isMcpParamHeader(name) {
+				out += ", " + name
+				seen++
+			}
+		}
+	}
+	return out
+}
+
+// isMcpParamHeader reports whether name is Mcp-Param-{Name} with a non-empty RFC 9110 §5.6.2
+// token after the prefix (compared case-insensitively, as header names are).
+func isMcpParamHeader(name string) bool {
+	const prefix = "mcp-param-"
+	if len(name) <= len(prefix) || len(name) > 128 || !strings.EqualFold(name[:len(prefix)], prefix) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // missing lists the scopes of need that granted lacks.

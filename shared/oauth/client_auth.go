@@ -76,3 +76,19 @@ func Authenticate(creds ClientCredentials, registeredMethod string, secretHash [
 	}
 	return nil
 }
+
+// IsResourceServerID reports whether id has the shape of a resource server's introspection
+// client id (PrefixResourceServerID and 256 bits in base64url): anything else is refused
+// before any lookup, and never reaches the logs.
+func IsResourceServerID(id string) bool {
+	rest, ok := strings.CutPrefix(id, PrefixResourceServerID)
+	if !ok || len(rest) != 43 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

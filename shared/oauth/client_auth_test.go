@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -110,5 +111,21 @@ func TestHashSecret(t *testing.T) {
 	// SHA-256("") — a fixed vector so the stored form cannot change silently.
 	if got := base64.StdEncoding.EncodeToString(HashSecret("")); got != "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" {
 		t.Fatalf("HashSecret(\"\") = %s", got)
+	}
+}
+
+// RFC 7662 §2.1: resource-server client ids have their own shape; an MCP client's id (or a
+// secret sent as the id) is never one.
+func TestRFC7662_2_1_ResourceServerIDShape(t *testing.T) {
+	if id := NewOpaque(PrefixResourceServerID); !IsResourceServerID(id) {
+		t.Fatalf("a fresh id %s is refused", id)
+	}
+	for _, id := range []string{
+		NewOpaque(PrefixClientID), NewOpaque(PrefixResourceServerSecret), NewOpaque(PrefixClientSecret), "abrs_", "abrs_short",
+		PrefixResourceServerID + strings.Repeat("a", 42) + "=", PrefixResourceServerID + strings.Repeat("a", 44), "",
+	} {
+		if IsResourceServerID(id) {
+			t.Errorf("IsResourceServerID(%q) = true", id)
+		}
 	}
 }

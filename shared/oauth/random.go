@@ -12,6 +12,10 @@ const (
 	PrefixCode         = "abac_"
 	PrefixClientSecret = "abcs_"
 	PrefixClientID     = "abc_"
+	// A resource server's introspection credentials (RFC 7662 §2.1): their own prefixes, so
+	// that neither can be mistaken for, or used as, an MCP client's id or secret.
+	PrefixResourceServerID     = "abrs_"
+	PrefixResourceServerSecret = "abrss_"
 )
 
 // NewOpaque returns prefix followed by 256 random bits, base64url-encoded.

@@ -76,3 +76,80 @@ func lowerASCII(s string) string {
 	}
 	return string(b)
 }
+
+// PathProtectedResourceMetadata is where RFC 9728 metadata is served, relative to the issuer.
+const PathProtectedResourceMetadata = "/.well-known/oauth-protected-resource"
+
+// ResourceMetadataPath is the path, relative to the issuer, at which Authbridge publishes the
+// RFC 9728 metadata of resource (canonical form):
+//
+//   - a resource on the issuer's origin, at or below the issuer's path: the well-known path
+//     followed by the resource's path relative to the issuer's (RFC 9728 §3.1 with the
+//     issuer's stage path kept in front, docs/decisions.md): {issuer}/mcp ->
+//     /.well-known/oauth-protected-resource/mcp; the issuer itself -> the well-known path;
+//   - a resource on the issuer's origin outside the issuer's path: the well-known path
+//     followed by the resource's whole path;
+//   - a resource on another origin (companion mode: an MCP server on another host): the
+//     well-known path followed by "/" host[:port] and its path: https://crm.example.com/mcp ->
+//     /.well-known/oauth-protected-resource/crm.example.com/mcp, so that it never collides
+//     with a resource of the issuer's own origin.
+func ResourceMetadataPath(issuer, resource string) string {
+	u, err := url.Parse(resource)
+	if err != nil {
+		return PathProtectedResourceMetadata + "/invalid-resource"
+	}
+	iu, _ := url.Parse(issuer)
+	if iu != nil && sameOrigin(u, iu) {
+		p := u.EscapedPath()
+		if rel, ok := strings.CutPrefix(p, iu.EscapedPath()); ok && (rel == "" || rel[0] == '/') {
+			p = rel
+		}
+		if p == "/" {
+			p = ""
+		}
+		return PathProtectedResourceMetadata + p
+	}
+	return PathProtectedResourceMetadata + "/" + u.Host + strings.TrimRight(u.EscapedPath(), "/")
+}
+
+// SameOrigin reports whether the resource is on the issuer's origin (scheme, host and port,
+// RFC 6454), i.e. served by Authbridge's own API rather than a companion MCP server.
+func SameOrigin(issuer, resource string) bool {
+	u, err1 := url.Parse(resource)
+	iu, err2 := url.Parse(issuer)
+	return err1 == nil && err2 == nil && sameOrigin(u, iu)
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(hostPort(a), hostPort(b))
+}
+
+// hostPort is u's host with the scheme's default port removed.
+func hostPort(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	if p := u.Port(); p == "" || scheme == "https" && p == "443" || scheme == "http" && p == "80" {
+		h := u.Hostname()
+		if strings.Contains(h, ":") {
+			h = "[" + h + "]"
+		}
+		return h
+	}
+	return u.Host
+}
+
+// SecureResource reports whether a canonical resource URL may be protected by Authbridge:
+// https, or http on a loopback host only (MCP authorization: every authorization server
+// and resource URL uses HTTPS, loopback excepted for local development).
+func SecureResource(resource string) bool {
+	u, err := url.Parse(resource)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		return IsLoopbackHost(u.Hostname())
+	}
+	return false
+}

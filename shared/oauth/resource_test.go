@@ -136,3 +136,39 @@ func FuzzCanonicalResource(f *testing.F) {
 		}
 	})
 }
+
+// RFC 9728 §3.1: where Authbridge publishes each resource's metadata, relative to the issuer.
+func TestRFC9728_3_1_ResourceMetadataPath(t *testing.T) {
+	const prm = PathProtectedResourceMetadata
+	for _, tt := range []struct{ name, issuer, resource, want string }{
+		{"issuer origin: path below the issuer", "https://auth.example.com", "https://auth.example.com/mcp", prm + "/mcp"},
+		{"issuer origin: the issuer itself", "https://auth.example.com", "https://auth.example.com", prm},
+		{"stage: path below the stage", "https://h.example/Prod", "https://h.example/Prod/mcp", prm + "/mcp"},
+		{"stage: outside the stage keeps its whole path", "https://h.example/Prod", "https://h.example/mcp", prm + "/mcp"},
+		{"stage: a segment boundary, not a prefix", "https://h.example/Prod", "https://h.example/Production/mcp", prm + "/Production/mcp"},
+		{"issuer origin: default port spelled out", "https://auth.example.com:443", "https://auth.example.com/mcp", prm + "/mcp"},
+		{"companion: another host", "https://auth.example.com", "https://crm.example.com/mcp", prm + "/crm.example.com/mcp"},
+		{"companion: another port", "https://auth.example.com", "https://auth.example.com:8443/mcp", prm + "/auth.example.com:8443/mcp"},
+		{"companion: another scheme", "https://auth.example.com", "http://auth.example.com/mcp", prm + "/auth.example.com/mcp"},
+		{"companion: loopback with a port", "http://127.0.0.1:3000", "http://127.0.0.1:5310/mcp", prm + "/127.0.0.1:5310/mcp"},
+		{"companion: host root", "https://auth.example.com", "https://crm.example.com", prm + "/crm.example.com"},
+		{"companion: escaped path kept escaped", "https://auth.example.com", "https://crm.example.com/a%2Fb", prm + "/crm.example.com/a%2Fb"},
+	} {
+		if got := ResourceMetadataPath(tt.issuer, tt.resource); got != tt.want {
+			t.Errorf("%s: ResourceMetadataPath(%s, %s) = %s, want %s", tt.name, tt.issuer, tt.resource, got, tt.want)
+		}
+	}
+}
+
+// MCP authorization: protected resources use HTTPS; http only on a loopback host.
+func TestMCP_SecureResource(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://crm.example.com/mcp": true, "http://127.0.0.1:5310/mcp": true, "http://localhost/mcp": true,
+		"http://[::1]:1/mcp": true, "http://crm.example.com/mcp": false, "http://127.0.0.2/mcp": false,
+		"http://localhost.evil.com/mcp": false, "ftp://127.0.0.1/mcp": false, "%zz": false,
+	} {
+		if got := SecureResource(raw); got != want {
+			t.Errorf("SecureResource(%s) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -275,3 +275,20 @@ func (s *Store) FamilyRevoked(ctx context.Context, familyID string) (bool, error
 	}
 	return getBool(it, "revoked"), nil
 }
+
+// GrantRevoked reports whether the family was explicitly revoked (RFC 7009 revocation, a
+// replayed code or refresh token), expired or not: the question introspection asks of an
+// access token's grant (RFC 7662 §2.2). Unlike FamilyRevoked it is false for a family that
+// does not exist: a client without the refresh_token grant has none, and its access tokens
+// stay active until a replay of their code writes a revoked tombstone (kept for a day, at
+// least the longest access-token lifetime).
+func (s *Store) GrantRevoked(ctx context.Context, familyID string) (bool, error) {
+	if err := checkID("family id", familyID); err != nil {
+		return true, err
+	}
+	it, err := s.get(ctx, familyKey(familyID))
+	if err != nil {
+		return true, err
+	}
+	return getBool(it, "revoked"), nil
+}

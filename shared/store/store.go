@@ -14,6 +14,9 @@
 //	CODE#<b64url(sha256(code))>                 codes.go         authorization code
 //	REFRESH#<b64url(sha256(refresh token))>     refresh.go       refresh token
 //	FAMILY#<family id>                          refresh.go       refresh token family
+//	RESOURCESERVER#<resource server id>         resourceservers.go
+//	                                                             a resource server's introspection
+//	                                                             credentials (RFC 7662 §2.1)
 //
 // The store never sees a raw secret: callers pass SHA-256 hashes (exactly 32 bytes, checked
 // before any call; ErrInvalidHash otherwise). Hashes stored inside items are binary (B).
@@ -53,6 +56,10 @@
 //	                       cancels it for a TransactionConflict with a concurrent write
 //	RevokeFamily           1 UpdateItem
 //	FamilyRevoked          1 GetItem
+//	GrantRevoked           1 GetItem
+//	PutResourceServer      1 PutItem
+//	GetResourceServer      1 GetItem
+//	DeleteResourceServer   1 DeleteItem
 package store
 
 import (
@@ -131,6 +138,8 @@ const (
 	prefixCode    = "CODE#"
 	prefixRefresh = "REFRESH#"
 	prefixFamily  = "FAMILY#"
+
+	prefixResourceServer = "RESOURCESERVER#"
 )
 
 // maxIDLen bounds client and family ids (the partition key may hold 2048 bytes).

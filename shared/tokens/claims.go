@@ -149,6 +149,8 @@ func (p *parsedClaims) read(d *jsontext.Decoder) error {
 			c.OrgID, err = readString(d)
 		case "sid":
 			c.SessionID, err = readString(d)
+		case "fam":
+			c.FamilyID, err = readString(d)
 		default:
 			err = skipUnknown(d)
 		}

@@ -33,7 +33,7 @@ func FuzzParseClaims(f *testing.F) {
 			t.Fatalf("accepted a non-object %q: %v", data, err)
 		}
 		for name, got := range map[string]string{"iss": p.Issuer, "sub": p.Subject, "client_id": p.ClientID, "scope": p.Scope,
-			"jti": p.JTI, "email": p.Email, "org_id": p.OrgID, "sid": p.SessionID} {
+			"jti": p.JTI, "email": p.Email, "org_id": p.OrgID, "sid": p.SessionID, "fam": p.FamilyID} {
 			raw, ok := m[name]
 			if !ok {
 				continue

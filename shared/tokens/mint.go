@@ -79,7 +79,7 @@ func (m *Minter) TTL() time.Duration { return m.ttl }
 
 // Mint fills iss, iat, nbf (= iat), exp (= iat + TTL) and a random 128-bit jti, signs the
 // token with KMS and returns the compact JWT and the final claims. The caller sets Subject,
-// Audience and ClientID (all required) and Scope, Email, OrgID, SessionID; whatever it puts in
+// Audience and ClientID (all required) and Scope, Email, OrgID, SessionID, FamilyID; whatever it puts in
 // the other fields is overwritten.
 //
 // The header's kid must name the key that really signed, but when the Minter is configured

@@ -40,6 +40,10 @@ type AccessClaims struct {
 	Email     string `json:"email,omitempty"`
 	OrgID     string `json:"org_id,omitempty"`
 	SessionID string `json:"sid,omitempty"`
+	// FamilyID (private claim "fam", RFC 7519 §4.3) is the grant the token was issued under:
+	// the refresh-token family of the authorization code. Introspection (RFC 7662) reads it to
+	// answer inactive once that grant is revoked, without a write per issued token.
+	FamilyID string `json:"fam,omitempty"`
 }
 
 // Verification errors. Verify always returns an error wrapping exactly one of these, with a

@@ -16,7 +16,7 @@ export function readStack(name) {
     throw new Error(`stack ${name} is not running (no ${file}); start it with infra/local/stack.sh up ${name} PORT [STAGE], or run make e2e`);
   }
   const env = Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  return { name, issuer: env.ISSUER, mcpUrl: env.MCP_URL, workosUrl: env.WORKOS_URL, stage: new URL(env.ISSUER).pathname.replace(/^\//, '') };
+  return { name, issuer: env.ISSUER, mcpUrl: env.MCP_URL, workosUrl: env.WORKOS_URL, stage: new URL(env.ISSUER).pathname.replace(/^\//, ''), env };
 }
 
 export function stacks() {

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { stacks, ARTIFACTS } from '../lib/stack.mjs';
 import { createSession, UnauthorizedError } from '../lib/session.mjs';
+import { steps } from '../lib/steps.mjs';
 import { launchChromium } from '../lib/chromium.mjs';
 
 const GRACE = { id: 'user_01JGRACEKMTYT908QFRXV1B71A', email: 'grace@example.com' };
@@ -21,18 +22,8 @@ describe('headless Chromium on the consent and sign-in pages', { concurrency: tr
       const shot = (name) => path.join(dir, `${name}.png`);
       let browser;
       let s;
-      let broken;
       const visits = [];
-      const it = (name, fn) =>
-        test(name, async (t) => {
-          if (broken) return t.skip(`needs: ${broken}`);
-          try {
-            await fn(t);
-          } catch (e) {
-            broken = name;
-            throw e;
-          }
-        });
+      const it = steps();
 
       // The person's side of one authorization: everything Chromium saw, for the assertions.
       async function visit(url, { screenshots }) {

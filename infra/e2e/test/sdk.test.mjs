@@ -7,6 +7,7 @@ import { describe, it as test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { stacks, sleep } from '../lib/stack.mjs';
 import { createSession, jwtPayload, UnauthorizedError } from '../lib/session.mjs';
+import { steps } from '../lib/steps.mjs';
 import { formUserAgent } from '../lib/signin.mjs';
 
 const ADA = { id: 'user_01JADAGS1DPDFA9S9S631SFWJ6', email: 'ada@example.com', org: 'org_01JENGINESADMFHXS2JFX687EA' };
@@ -22,17 +23,7 @@ describe('MCP TypeScript SDK client', { concurrency: true }, () => {
       let s;
       let ua;
       let callback;
-      let broken; // the first failed step: later steps depend on it and are skipped
-      const it = (name, fn) =>
-        test(name, async (t) => {
-          if (broken) return t.skip(`needs: ${broken}`);
-          try {
-            await fn(t);
-          } catch (e) {
-            broken = name;
-            throw e;
-          }
-        });
+      const it = steps();
       before(async () => {
         ua = formUserAgent({ email: ADA.email });
         s = await createSession(stack, { visit: ua.visit });

@@ -1,0 +1,71 @@
+package oauth
+
+import (
+	"errors"
+	"strings"
+)
+
+// Reasons a request carries no usable bearer token (RFC 6750 §2.1). They are logged, never
+// shown.
+var (
+	ErrNoCredentials       = errors.New("no Authorization header")
+	ErrSeveralCredentials  = errors.New("more than one Authorization header")
+	ErrNotBearer           = errors.New("authorization scheme is not Bearer")
+	ErrMalformedCredential = errors.New("malformed Bearer credentials")
+)
+
+// BearerToken extracts the token from the Authorization header values of one request.
+// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive
+// (RFC 9110 §11.1). Exactly one header value is accepted (RFC 6750 §2: one method, once);
+// anything other than the scheme, spaces and one b64token is refused.
+func BearerToken(values []string) (string, error) {
+	switch len(values) {
+	case 0:
+		return "", ErrNoCredentials
+	case 1:
+	default:
+		return "", ErrSeveralCredentials
+	}
+	v := strings.Trim(values[0], " \t") // RFC 9110 §5.5: OWS around a field value is not part of it
+	if v == "" {
+		return "", ErrNoCredentials
+	}
+	const scheme = "Bearer"
+	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", ErrNotBearer
+	}
+	rest := v[len(scheme):]
+	if rest == "" || rest[0] != ' ' {
+		if rest == "" {
+			return "", ErrMalformedCredential
+		}
+		return "", ErrNotBearer // e.g. "BearerX" or "Bearer\tx": another scheme or bad syntax
+	}
+	token := strings.TrimLeft(rest, " ")
+	if token == "" || !isB64Token(token) {
+		return "", ErrMalformedCredential
+	}
+	return token, nil
+}
+
+// isB64Token reports whether s matches RFC 6750 §2.1's
+// b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
