@@ -38,8 +38,20 @@ $(STATICCHECK):
 	@GOBIN=$(CURDIR)/.tools/bin/staticcheck-build GOFLAGS= go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	@mv .tools/bin/staticcheck-build/staticcheck $@ && rmdir .tools/bin/staticcheck-build
 
+# cfn-lint sees one configuration of a template, its parameters' defaults: the second run
+# is on a copy of template.yaml whose defaults turn two front doors on (custom domain set),
+# so that the conditional front-door resources are linted too.
+FRONT_DOOR_LINT_DEFAULTS := DomainName=auth.example.com \
+	CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000 \
+	FrontDoor1Upstream=https://crm.internal.example.com/mcp FrontDoor2Upstream=https://tickets.example.net/mcp \
+	FrontDoor2Path=mcp/tickets FrontDoor2ToolScopes=close_ticket=tickets:write
+# Replaces the Default of each parameter named in defs (NAME=VALUE, space-separated).
+export FRONT_DOOR_DEFAULTS_AWK := BEGIN { n = split(defs, a, " "); for (i = 1; i <= n; i++) { j = index(a[i], "="); d[substr(a[i], 1, j - 1)] = substr(a[i], j + 1) } } \
+	/^[A-Za-z]/ { cur = "" } /^  [A-Za-z0-9]+:$$/ { cur = substr($$1, 1, length($$1) - 1) } \
+	(cur in d) && /^    Default:/ { print "    Default: \"" d[cur] "\""; next } { print }
+
 .PHONY: lint
-lint: $(STATICCHECK) ## Static checks: gofmt, go vet, staticcheck, go mod tidy, cfn-lint on template.yaml and infra/monitoring.yaml
+lint: $(STATICCHECK) ## Static checks: gofmt, go vet, staticcheck, go mod tidy, cfn-lint on template.yaml (also with front doors on) and infra/monitoring.yaml
 	@out=$$(gofmt -l functions shared infra events); [ -z "$$out" ] || { echo "gofmt would change: $$out" >&2; exit 1; }
 	@go vet ./...
 	@$(STATICCHECK) ./...
@@ -47,6 +59,9 @@ lint: $(STATICCHECK) ## Static checks: gofmt, go vet, staticcheck, go mod tidy, 
 	@command -v cfn-lint >/dev/null 2>&1 || { echo "lint: installing cfn-lint $(CFN_LINT_VERSION) (pip)" >&2; pip install -q "cfn-lint==$(CFN_LINT_VERSION)"; }
 	@v=$$(cfn-lint --version | awk '{print $$2}'); [ "$$v" = "$(CFN_LINT_VERSION)" ] || echo "lint: cfn-lint $$v here, $(CFN_LINT_VERSION) pinned" >&2
 	@cfn-lint template.yaml infra/monitoring.yaml
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && ln -s "$(CURDIR)/infra" "$$tmp/infra" && \
+		awk -v defs='$(FRONT_DOOR_LINT_DEFAULTS)' "$$FRONT_DOOR_DEFAULTS_AWK" template.yaml >"$$tmp/template.yaml" && \
+		cfn-lint "$$tmp/template.yaml" || { echo "lint: cfn-lint fails on template.yaml with front doors configured ($(FRONT_DOOR_LINT_DEFAULTS))" >&2; exit 1; }
 	@echo "lint: gofmt, go vet, staticcheck $(STATICCHECK_VERSION), go mod tidy, cfn-lint: clean"
 
 .PHONY: services
@@ -70,13 +85,18 @@ introspection-credentials: ## Create introspection credentials for a resource se
 	go run ./infra/cmd/introspection-credentials -resource '$(RESOURCE)'
 
 # make dev: the whole stack on 127.0.0.1 (PORT=3000; STAGE=Prod serves it under /Prod).
+# Front doors (docs/front-door.md): SAMPLE_UPSTREAM=1 runs infra/cmd/sample-mcp-server on
+# PORT+10 behind front door 1 at http://127.0.0.1:3000/mcp/sample; STACK_PARAMS="FrontDoor1Upstream=…
+# FrontDoor1Path=mcp/crm" puts an MCP server of yours behind one. Not with STAGE.
 PORT ?= 3000
 STAGE ?=
+SAMPLE_UPSTREAM ?=
+STACK_PARAMS ?=
 
 .PHONY: dev
-dev: ## Run the whole stack locally (MCP server with sign-in at http://127.0.0.1:3000/mcp); Ctrl-C stops it
+dev: ## Run the whole stack locally (MCP server with sign-in at http://127.0.0.1:3000/mcp); Ctrl-C stops it. SAMPLE_UPSTREAM=1: a sample MCP server behind a front door at /mcp/sample
 	@./infra/local/services.sh install
-	@./infra/local/stack.sh run dev $(PORT) $(STAGE)
+	@SAMPLE_UPSTREAM='$(SAMPLE_UPSTREAM)' STACK_PARAMS='$(STACK_PARAMS)' ./infra/local/stack.sh run dev $(PORT) $(STAGE)
 
 .PHONY: build
 build: ## Build every function into build/<name>/bootstrap (linux/arm64, as deployed)

@@ -44,20 +44,21 @@ type authorizerEvent struct {
 }
 
 // methodArn is the execute-api ARN API Gateway gives an authorizer for a request.
-func (h *Handler) methodArn(method, path string) string {
-	stage := guard.StageARN(samtemplate.Region, samtemplate.AccountID, h.api.ID, h.api.StageName)
+func (h *Handler) methodArn(api *API, method, path string) string {
+	stage := guard.StageARN(samtemplate.Region, samtemplate.AccountID, api.ID, api.StageName)
 	return guard.MethodARN{Stage: stage, Method: method, Path: path}.String()
 }
 
 // authorize runs the route's authorizer. It returns the requestContext.authorizer map,
-// or the gateway response type to answer with.
+// and the gateway response type to answer with ("" to go on); a Deny keeps the map, for
+// gateway response templates ($context.authorizer.x).
 func (h *Handler) authorize(ctx context.Context, rc *reqCtx, a *Authorizer) (map[string]any, string) {
-	arn := h.methodArn(rc.r.Method, rc.path)
+	arn := h.methodArn(rc.api, rc.r.Method, rc.path)
 	ids, ok := a.identity(rc)
 	if !ok {
 		return nil, respUnauthorized
 	}
-	key := a.Name + "\x00" + strings.Join(ids, "\x00")
+	key := rc.api.LogicalID + "\x00" + a.Name + "\x00" + strings.Join(ids, "\x00")
 	var res *authResult
 	latency := int64(0)
 	if a.TTL > 0 {
@@ -105,16 +106,16 @@ func (h *Handler) authorize(ctx context.Context, rc *reqCtx, a *Authorizer) (map
 			h.cacheMu.Unlock()
 		}
 	}
-	if !guard.InvokeAllowed(res.statements, arn) {
-		h.log.Info("authorizer policy does not allow the request: 403", "authorizer", a.Name, "methodArn", arn, "principalId", res.principalID)
-		return nil, respAccessDenied
-	}
 	out := make(map[string]any, len(res.context)+2)
 	for k, v := range res.context {
 		out[k] = v
 	}
 	out["principalId"] = res.principalID
 	out["integrationLatency"] = latency
+	if !guard.InvokeAllowed(res.statements, arn) {
+		h.log.Info("authorizer policy does not allow the request: 403", "authorizer", a.Name, "methodArn", arn, "principalId", res.principalID)
+		return out, respAccessDenied
+	}
 	return out, ""
 }
 

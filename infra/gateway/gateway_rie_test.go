@@ -81,6 +81,13 @@ func TestMain(m *testing.M) {
 	if stack.runner != nil {
 		stack.runner.Close()
 	}
+	if realDoor.runner != nil {
+		realDoor.runner.Close()
+		os.RemoveAll(realDoor.dir)
+	}
+	if realDoor.upstream != nil {
+		realDoor.upstream.Close()
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ type Config struct {
 // Handler is an http.Handler that behaves like the API Gateway REST API of a template.
 type Handler struct {
 	api     *API
+	mounts  []*API // the APIs mapped below the root of the custom domain, longest base path first
 	cfg     Config
 	stage   string // "/Prod" or ""
 	log     *slog.Logger
@@ -82,8 +84,20 @@ func NewHandler(t *Template, cfg Config) (*Handler, error) {
 	if s := strings.Trim(cfg.Stage, "/"); s != "" {
 		h.stage = "/" + s
 	}
+	if h.stage == "" { // the custom domain: every mapping (execute-api has only the main API)
+		for _, id := range samtemplate.Sorted(t.APIs) {
+			if api := t.APIs[id]; api != t.API {
+				h.mounts = append(h.mounts, api)
+			}
+		}
+		sort.SliceStable(h.mounts, func(i, j int) bool { return len(h.mounts[i].BasePath) > len(h.mounts[j].BasePath) })
+	}
 	return h, nil
 }
+
+// Mounted lists the APIs the handler serves below the root (the custom domain's API
+// mappings), longest base path first; none with a stage prefix.
+func (h *Handler) Mounted() []*API { return h.mounts }
 
 // API is the API the handler serves.
 func (h *Handler) API() *API { return h.api }
@@ -92,10 +106,14 @@ func (h *Handler) API() *API { return h.api }
 // authorizers), sorted.
 func (h *Handler) Functions() []string {
 	set := map[string]bool{}
-	for _, rt := range h.api.Routes {
-		set[rt.Function] = true
-		if rt.Authorizer != "" {
-			set[h.api.Authorizers[rt.Authorizer].Function] = true
+	for _, api := range append([]*API{h.api}, h.mounts...) {
+		for _, rt := range api.Routes {
+			if rt.Function != "" {
+				set[rt.Function] = true
+			}
+			if rt.Authorizer != "" {
+				set[api.Authorizers[rt.Authorizer].Function] = true
+			}
 		}
 	}
 	return samtemplate.Sorted(set)
@@ -104,6 +122,8 @@ func (h *Handler) Functions() []string {
 // reqCtx is one request on its way through the gateway.
 type reqCtx struct {
 	r          *http.Request
+	api        *API           // the API the request is for
+	authCtx    map[string]any // the authorizer's context (on an Allow, and on a Deny for gateway response templates)
 	requestID  string
 	extendedID string
 	traceID    string
@@ -129,11 +149,14 @@ func (rc *reqCtx) header(name string) string {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rc := &reqCtx{r: r, requestID: newUUID(), extendedID: randomID(12), start: time.Now()}
+	rc := &reqCtx{r: r, api: h.api, requestID: newUUID(), extendedID: randomID(12), start: time.Now()}
 	rc.traceID = fmt.Sprintf("Root=1-%08x-%s", rc.start.Unix(), randomHex(12))
 	status := h.serve(w, rc)
 	attrs := []any{"method", r.Method, "path", r.URL.RequestURI(), "status", status, "ms", time.Since(rc.start).Milliseconds()}
-	if rc.route != nil {
+	if rc.api != h.api {
+		attrs = append(attrs, "api", rc.api.LogicalID)
+	}
+	if rc.route != nil && rc.route.Function != "" {
 		attrs = append(attrs, "function", rc.route.Function)
 	}
 	h.log.Info("request", attrs...)
@@ -158,8 +181,22 @@ func (h *Handler) serve(w http.ResponseWriter, rc *reqCtx) int {
 			esc = "/"
 		}
 	}
+	// The custom domain's API mappings: the longest matching base path wins, and API
+	// Gateway strips it ("API Gateway strips the incoming base path",
+	// rest-api-mappings.html).
+	for _, api := range h.mounts {
+		base := "/" + api.BasePath
+		if esc == base || strings.HasPrefix(esc, base+"/") {
+			rc.api = api
+			esc = strings.TrimPrefix(esc, base)
+			if esc == "" {
+				esc = "/"
+			}
+			break
+		}
+	}
 	rc.path = unescape(esc)
-	rc.route, rc.pathParams = h.api.match(r.Method, esc)
+	rc.route, rc.pathParams = rc.api.match(r.Method, esc)
 	if rc.route == nil {
 		return h.gatewayResponse(w, rc, respMissingAuthToken)
 	}
@@ -177,15 +214,17 @@ func (h *Handler) serve(w http.ResponseWriter, rc *reqCtx) int {
 	rc.body = body
 	h.readRequest(rc)
 
-	var authCtx map[string]any
 	if rc.route.Authorizer != "" {
 		var typ string
-		authCtx, typ = h.authorize(r.Context(), rc, h.api.Authorizers[rc.route.Authorizer])
+		rc.authCtx, typ = h.authorize(r.Context(), rc, rc.api.Authorizers[rc.route.Authorizer])
 		if typ != "" {
 			return h.gatewayResponse(w, rc, typ)
 		}
 	}
-	return h.integrate(w, rc, authCtx)
+	if rc.route.HTTP != nil {
+		return h.integrateHTTP(w, rc)
+	}
+	return h.integrate(w, rc, rc.authCtx)
 }
 
 // readRequest collects headers and query parameters the way API Gateway passes them on.
@@ -245,7 +284,7 @@ type requestFields struct {
 	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
 	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
 	PathParameters                  map[string]string   `json:"pathParameters"`
-	StageVariables                  map[string]string   `json:"stageVariables"` // null: the API has no stage variables
+	StageVariables                  map[string]string   `json:"stageVariables"` // null when the stage has none
 	RequestContext                  requestContext      `json:"requestContext"`
 }
 
@@ -259,6 +298,7 @@ func (h *Handler) requestFields(rc *reqCtx) requestFields {
 		QueryStringParameters:           rc.query,
 		MultiValueQueryStringParameters: rc.mvQuery,
 		PathParameters:                  rc.pathParams,
+		StageVariables:                  rc.api.Variables,
 		RequestContext:                  h.requestContext(rc),
 	}
 }
@@ -313,7 +353,7 @@ func (h *Handler) requestContext(rc *reqCtx) requestContext {
 	}
 	prefix, _, _ := strings.Cut(host, ".")
 	reqPath := rc.path
-	if h.stage != "" { // the path as requested, stage included
+	if h.stage != "" || rc.api.BasePath != "" { // the path as requested, stage or base path included
 		reqPath = unescape(rc.r.URL.EscapedPath())
 	}
 	return requestContext{
@@ -325,14 +365,14 @@ func (h *Handler) requestContext(rc *reqCtx) requestContext {
 		Path:              reqPath,
 		AccountID:         samtemplate.AccountID,
 		Protocol:          rc.r.Proto,
-		Stage:             h.api.StageName,
+		Stage:             rc.api.StageName,
 		DomainPrefix:      prefix,
 		RequestTimeEpoch:  rc.start.UnixMilli(),
 		RequestID:         rc.requestID,
 		Identity:          identity{SourceIP: rc.sourceIP, UserAgent: rc.r.UserAgent()},
 		DomainName:        rc.r.Host,
-		DeploymentID:      shortHash("deployment:" + h.api.ID),
-		APIID:             h.api.ID,
+		DeploymentID:      shortHash("deployment:" + rc.api.ID),
+		APIID:             rc.api.ID,
 	}
 }
 

@@ -14,6 +14,7 @@ const (
 	respRequestTooLarge       = "REQUEST_TOO_LARGE"
 	respBadRequestBody        = "BAD_REQUEST_BODY"
 	respIntegrationTimeout    = "INTEGRATION_TIMEOUT"
+	respIntegrationFailure    = "INTEGRATION_FAILURE"
 	// respLambdaError is the 502 a Lambda proxy integration answers when the function
 	// fails or its output is malformed. It has no type of its own (a template cannot
 	// customize it except through DEFAULT_5XX, which the project's template does not use).
@@ -36,31 +37,36 @@ var defaultResponses = map[string]defaultResponse{
 	respRequestTooLarge:       {413, `{"message":"Request Too Long"}`, "RequestTooLongException"},
 	respBadRequestBody:        {400, `{"message":null}`, "BadRequestException"},
 	respIntegrationTimeout:    {504, `{"message": "Endpoint request timed out"}`, ""},
-	respLambdaError:           {502, `{"message": "Internal server error"}`, "InternalServerErrorException"},
+	// The documented status (504); the body is LocalStack's, AWS's is not documented.
+	respIntegrationFailure: {504, `{"message":"Network error communicating with endpoint"}`, ""},
+	respLambdaError:        {502, `{"message": "Internal server error"}`, "InternalServerErrorException"},
 }
 
 // gatewayResponse writes a response of the given type with the template's customization
 // of that type (GatewayResponses: status code and static headers), if any.
 func (h *Handler) gatewayResponse(w http.ResponseWriter, rc *reqCtx, typ string) int {
 	def := defaultResponses[typ]
-	status := def.status
+	status, body := def.status, def.body
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/json")
 	h.commonHeaders(hdr, rc)
 	if def.errorType != "" {
 		hdr.Set("x-amzn-ErrorType", def.errorType)
 	}
-	if custom := h.api.GatewayResponses[typ]; custom != nil {
+	if custom := rc.api.GatewayResponses[typ]; custom != nil {
 		if custom.StatusCode != 0 {
 			status = custom.StatusCode
 		}
 		for name, v := range custom.Headers {
 			hdr.Set(name, v)
 		}
+		if custom.Template != "" {
+			body = renderTemplate(custom.Template, rc)
+		}
 	}
-	hdr.Set("Content-Length", strconv.Itoa(len(def.body)))
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(def.body))
+	_, _ = w.Write([]byte(body))
 	return status
 }
 

@@ -13,10 +13,15 @@ import (
 )
 
 // Template is what the emulator reads from a SAM template: the functions (with their
-// environment) and the REST API (routes, authorizers, gateway responses).
+// environment) and the REST APIs (routes, authorizers, gateway responses).
 type Template struct {
 	Functions map[string]*Function // by logical ID
-	API       *API
+	// API is the stack's main API: the only one, or the one mapped at the root of the
+	// custom domain.
+	API *API
+	// APIs are all the template's APIs, by logical ID; with more than one, each is mapped
+	// on the custom domain (API.BasePath).
+	APIs map[string]*API
 }
 
 // Function is an AWS::Serverless::Function.
@@ -49,6 +54,11 @@ type API struct {
 	DefaultAuthorizer string
 	// GatewayResponses by type (UNAUTHORIZED, ACCESS_DENIED, ...).
 	GatewayResponses map[string]*GatewayResponse
+	// Variables are the stage variables (stageVariables in events; nil when none).
+	Variables map[string]string
+	// BasePath is the API's mapping on the custom domain without slashes ("mcp/crm"); ""
+	// for the root, or when the template has no custom domain.
+	BasePath string
 
 	tree *resourceNode
 }
@@ -57,9 +67,11 @@ type API struct {
 type Route struct {
 	Method     string // GET, POST, ..., or ANY
 	Path       string // resource path as in the template: /items/{id}, /files/{proxy+}
-	Function   string // logical ID of the integration
-	Event      string // the event's name in the function's Events
+	Function   string // logical ID of the integration ("" for an HTTP proxy integration)
+	Event      string // the event's name in the function's Events (or "DefinitionBody")
 	Authorizer string // the authorizer's name; empty when the route is not protected
+	// HTTP is the route's HTTP proxy integration (DefinitionBody), nil for a Lambda one.
+	HTTP *HTTPIntegration
 }
 
 // Authorizer is a Lambda REQUEST authorizer from Auth.Authorizers whose identity sources
@@ -76,6 +88,9 @@ type Authorizer struct {
 type GatewayResponse struct {
 	StatusCode int               // 0: the type's default
 	Headers    map[string]string // header name -> value (the static mapping value, unquoted)
+	// Template is ResponseTemplates' application/json body ("" keeps the default body);
+	// $context.authorizer.x, $context.requestId and $stageVariables.x are filled in.
+	Template string
 }
 
 // Load reads a SAM template through samtemplate; params sets template parameters (the
@@ -113,19 +128,26 @@ func fromSAM(st *samtemplate.Template) (*Template, error) {
 		arn, _ := st.GetAtt(id, "Arn")
 		arns[arn] = id
 	}
-	apis := samtemplate.Sorted(st.CFN.GetAllServerlessApiResources())
-	if len(apis) != 1 {
-		return nil, fail("want one AWS::Serverless::Api, found %d %v (implicit APIs are not emulated)", len(apis), apis)
+	apiIDs := samtemplate.Sorted(st.CFN.GetAllServerlessApiResources())
+	if len(apiIDs) == 0 {
+		return nil, fail("no AWS::Serverless::Api (implicit APIs are not emulated)")
 	}
-	id := apis[0]
-	api, err := newAPI(st, id, arns)
-	if err != nil {
-		return nil, fail("Resources.%s: %v", id, err)
+	t.APIs = map[string]*API{}
+	byID := map[string]*API{} // REST API id -> API
+	for _, id := range apiIDs {
+		api, err := newAPI(st, id, arns)
+		if err != nil {
+			return nil, fail("Resources.%s: %v", id, err)
+		}
+		t.APIs[id] = api
+		byID[api.ID] = api
 	}
-	t.API = api
+	if err := t.mapAPIs(st, byID); err != nil {
+		return nil, fail("%v", err)
+	}
 	for _, fnID := range samtemplate.Sorted(fns) {
 		for _, name := range samtemplate.Sorted(fns[fnID].Events) {
-			if err := api.event(fnID, name, fns[fnID].Events[name]); err != nil {
+			if err := t.event(byID, fnID, name, fns[fnID].Events[name]); err != nil {
 				return nil, fail("Resources.%s.Properties.Events.%s: %v", fnID, name, err)
 			}
 		}
@@ -192,9 +214,15 @@ func newAPI(st *samtemplate.Template, id string, functionARNs map[string]string)
 	if api.StageName == "" {
 		return nil, fmt.Errorf("StageName is required")
 	}
-	for _, k := range []string{"Cors", "BinaryMediaTypes", "Variables", "DefinitionBody", "DefinitionUri"} {
+	for _, k := range []string{"Cors", "BinaryMediaTypes", "DefinitionUri"} {
 		if _, ok := props[k]; ok {
 			return nil, fmt.Errorf("%s is not emulated", k)
+		}
+	}
+	if vars, ok := props["Variables"].(map[string]any); ok && len(vars) > 0 {
+		api.Variables = map[string]string{}
+		for k, v := range vars {
+			api.Variables[k] = samtemplate.Scalar(v)
 		}
 	}
 	responses, _ := props["GatewayResponses"].(map[string]any)
@@ -220,7 +248,78 @@ func newAPI(st *samtemplate.Template, id string, functionARNs map[string]string)
 		}
 		api.DefaultAuthorizer = d
 	}
+	if body, ok := props["DefinitionBody"]; ok {
+		if err := api.definitionBody(body); err != nil {
+			return nil, fmt.Errorf("DefinitionBody: %v", err)
+		}
+	}
 	return api, nil
+}
+
+// mapAPIs reads the custom domain's API mappings (AWS::ApiGateway::BasePathMapping and
+// AWS::ApiGatewayV2::ApiMapping). One API and no mapping: it is served at the root.
+// Several APIs: each must be mapped (the local stack plays the custom domain), one at
+// the root.
+func (t *Template) mapAPIs(st *samtemplate.Template, byID map[string]*API) error {
+	mapped := map[string]bool{}
+	domains := map[string]bool{}
+	add := func(id, apiID, basePath, domain string) error {
+		api := byID[apiID]
+		if api == nil {
+			return fmt.Errorf("%s: %q is not an AWS::Serverless::Api of this template", "Resources."+id, apiID)
+		}
+		if mapped[api.LogicalID] {
+			return fmt.Errorf("%s: %s is mapped twice (one mapping per API is emulated)", "Resources."+id, api.LogicalID)
+		}
+		basePath = strings.Trim(basePath, "/")
+		if basePath == "(none)" {
+			basePath = ""
+		}
+		for _, other := range t.APIs {
+			if mapped[other.LogicalID] && other.BasePath == basePath {
+				return fmt.Errorf("%s: base path %q is mapped twice", "Resources."+id, basePath)
+			}
+		}
+		mapped[api.LogicalID], domains[domain] = true, true
+		api.BasePath = basePath
+		if basePath == "" {
+			t.API = api
+		}
+		return nil
+	}
+	for id, r := range samtemplate.Resources(st.Doc, "AWS::ApiGateway::BasePathMapping") {
+		p, _ := r["Properties"].(map[string]any)
+		if err := add(id, samtemplate.Scalar(p["RestApiId"]), samtemplate.Scalar(p["BasePath"]), samtemplate.Scalar(p["DomainName"])); err != nil {
+			return err
+		}
+	}
+	for id, r := range samtemplate.Resources(st.Doc, "AWS::ApiGatewayV2::ApiMapping") {
+		p, _ := r["Properties"].(map[string]any)
+		if err := add(id, samtemplate.Scalar(p["ApiId"]), samtemplate.Scalar(p["ApiMappingKey"]), samtemplate.Scalar(p["DomainName"])); err != nil {
+			return err
+		}
+	}
+	if len(domains) > 1 {
+		return fmt.Errorf("API mappings on %d custom domains: one is emulated", len(domains))
+	}
+	if len(mapped) == 0 {
+		if len(t.APIs) != 1 {
+			return fmt.Errorf("%d AWS::Serverless::Api %v and no API mapping: several APIs are emulated only as mappings on a custom domain", len(t.APIs), samtemplate.Sorted(t.APIs))
+		}
+		for _, api := range t.APIs {
+			t.API = api
+		}
+		return nil
+	}
+	for _, id := range samtemplate.Sorted(t.APIs) {
+		if !mapped[id] {
+			return fmt.Errorf("%s has no API mapping on the custom domain (not emulated)", "Resources."+id)
+		}
+	}
+	if t.API == nil {
+		return fmt.Errorf("no API is mapped at the root of the custom domain")
+	}
+	return nil
 }
 
 // authorizer reads a SAM Lambda authorizer. Only what the project's template uses is
@@ -282,6 +381,17 @@ func gatewayResponse(typ string, v any) (*GatewayResponse, error) {
 				}
 				gr.Headers[h] = s[1 : len(s)-1]
 			}
+		case "ResponseTemplates":
+			tm, _ := val.(map[string]any)
+			for ct, body := range tm {
+				if ct != "application/json" {
+					return nil, fmt.Errorf("ResponseTemplates.%s: only application/json is emulated", ct)
+				}
+				gr.Template = samtemplate.Scalar(body)
+				if bad := unknownTemplateVars(gr.Template); len(bad) > 0 {
+					return nil, fmt.Errorf("ResponseTemplates.%s: %v not emulated (only $context.authorizer.*, $context.requestId, $stageVariables.*)", ct, bad)
+				}
+			}
 		default:
 			return nil, fmt.Errorf("%s is not emulated", k)
 		}
@@ -289,7 +399,7 @@ func gatewayResponse(typ string, v any) (*GatewayResponse, error) {
 	return gr, nil
 }
 
-func (api *API) event(fn, name string, ev serverless.Function_EventSource) error {
+func (t *Template) event(byID map[string]*API, fn, name string, ev serverless.Function_EventSource) error {
 	if ev.Type != "Api" {
 		return nil
 	}
@@ -297,8 +407,12 @@ func (api *API) event(fn, name string, ev serverless.Function_EventSource) error
 		return fmt.Errorf("an Api event needs Path and Method")
 	}
 	e := ev.Properties.ApiEvent
-	if e.RestApiId == nil || *e.RestApiId != api.ID {
-		return fmt.Errorf("RestApiId must be !Ref %s (implicit APIs are not emulated)", api.LogicalID)
+	var api *API
+	if e.RestApiId != nil {
+		api = byID[*e.RestApiId]
+	}
+	if api == nil {
+		return fmt.Errorf("RestApiId must be !Ref of an AWS::Serverless::Api of this template (implicit APIs are not emulated)")
 	}
 	rt := &Route{Method: strings.ToUpper(e.Method), Path: e.Path, Function: fn, Event: name, Authorizer: api.DefaultAuthorizer}
 	if e.Auth != nil && e.Auth.Authorizer != nil {

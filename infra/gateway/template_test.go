@@ -148,16 +148,53 @@ Resources:
         UNAUTHORIZED:
           ResponseParameters:
             Headers: {X-Origin: method.request.header.Origin}`, ev("/a", "GET", ""), "only static values"},
-		{"response templates", `      GatewayResponses:
+		{"response template variable", `      GatewayResponses:
         UNAUTHORIZED:
-          ResponseTemplates: {application/json: "{}"}`, ev("/a", "GET", ""), "ResponseTemplates is not emulated"},
+          ResponseTemplates: {application/json: "{\"m\":$context.error.messageString}"}`, ev("/a", "GET", ""), "$context.error.messageString] not emulated"},
+		{"response template media type", `      GatewayResponses:
+        UNAUTHORIZED:
+          ResponseTemplates: {text/html: "x"}`, ev("/a", "GET", ""), "only application/json"},
+		{"Lambda integration in a DefinitionBody", `      DefinitionBody:
+        paths:
+          /a:
+            get:
+              x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "arn:aws:apigateway:us-east-1:lambda:path/x"}`, "", "only http_proxy"},
+		{"uri placeholder without a path mapping", `      DefinitionBody:
+        paths:
+          /{proxy+}:
+            x-amazon-apigateway-any-method:
+              parameters: [{name: proxy, in: path}]
+              x-amazon-apigateway-integration: {type: http_proxy, httpMethod: ANY, uri: "https://up.example/{proxy}"}`, "", "has no integration.request.path.proxy mapping"},
+		{"undeclared method request parameter", `      DefinitionBody:
+        paths:
+          /{proxy+}:
+            x-amazon-apigateway-any-method:
+              x-amazon-apigateway-integration:
+                type: http_proxy
+                httpMethod: ANY
+                uri: "https://up.example/{proxy}"
+                requestParameters: {integration.request.path.proxy: method.request.path.proxy}`, "", "not declared in the operation's parameters"},
+		{"unknown mapping source", `      DefinitionBody:
+        paths:
+          /:
+            get:
+              x-amazon-apigateway-integration:
+                type: http_proxy
+                httpMethod: GET
+                uri: "https://up.example/"
+                requestParameters: {integration.request.header.X: method.request.body.x}`, "", "not declared"},
+		{"request templates", `      DefinitionBody:
+        paths:
+          /:
+            get:
+              x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: "https://up.example/", requestTemplates: {application/json: "{}"}}`, "", "requestTemplates is not emulated"},
 		{"response type the emulator never answers", `      GatewayResponses:
         THROTTLED: {StatusCode: 429}`, ev("/a", "GET", ""), "never answers with this type"},
 		{"Cors", `      Cors: "'*'"`, ev("/a", "GET", ""), "Cors is not emulated"},
 		{"event on an implicit API", "", `        X:
           Type: Api
           Properties: {Path: /a, Method: GET}
-`, "RestApiId must be !Ref Api"},
+`, "RestApiId must be !Ref of an AWS::Serverless::Api"},
 	}
 	for _, c := range cases {
 		src := strings.Replace(strings.Replace(base, "%s", c.api, 1), "%s", c.events, 1)
@@ -168,6 +205,60 @@ Resources:
 	}
 	if _, err := parse(t, strings.Replace(strings.Replace(base, "%s", "", 1), "%s", ev("/a", "GET", ""), 1), nil); err != nil {
 		t.Errorf("the valid template: %v", err)
+	}
+}
+
+// TestAPIMappings: several APIs are emulated only as the custom domain's API mappings,
+// one at the root ("If no path matches the request, API Gateway sends the request to the
+// API that you've mapped to the empty path (none)", http-api-mappings.html).
+func TestAPIMappings(t *testing.T) {
+	two := `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: Prod}
+  Door:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      DefinitionBody:
+        paths:
+          /:
+            get:
+              x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: "https://up.example/mcp"}
+%s
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        A:
+          Type: Api
+          Properties: {RestApiId: !Ref Api, Path: /a, Method: GET}
+`
+	root := `  Root:
+    Type: AWS::ApiGateway::BasePathMapping
+    Properties: {DomainName: d.example, RestApiId: !Ref Api, Stage: Prod}
+`
+	door := `  DoorMapping:
+    Type: AWS::ApiGatewayV2::ApiMapping
+    Properties: {DomainName: d.example, ApiId: !Ref Door, Stage: Prod, ApiMappingKey: mcp/door}
+`
+	for name, c := range map[string]struct{ mappings, want string }{
+		"no mapping":          {"", "several APIs are emulated only as mappings"},
+		"one API unmapped":    {root, "Resources.Door has no API mapping"},
+		"nothing at the root": {strings.Replace(root, "Stage: Prod}", "Stage: Prod, BasePath: auth}", 1) + door, "no API is mapped at the root"},
+	} {
+		if _, err := parse(t, strings.Replace(two, "%s", c.mappings, 1), nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", name, err, c.want)
+		}
+	}
+	tmpl, err := parse(t, strings.Replace(two, "%s", root+door, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmpl.API.LogicalID != "Api" || tmpl.APIs["Door"].BasePath != "mcp/door" || tmpl.API.BasePath != "" {
+		t.Errorf("main API %s, Door at %q", tmpl.API.LogicalID, tmpl.APIs["Door"].BasePath)
 	}
 }
 

@@ -10,6 +10,13 @@
 # NAME keeps stacks apart (.run/NAME); ports derive from API_PORT so that `make dev` (3000)
 # and the end-to-end tests can run side by side. Extra function environment can be given in
 # STACK_ENV as KEY=VALUE pairs separated by spaces (e.g. ACCESS_TOKEN_TTL=5s).
+#
+# Front doors (companion mode: an existing MCP server behind the authorizer, docs/front-door.md):
+# STACK_PARAMS passes template parameters to the gateway emulator as Key=Value pairs separated
+# by spaces, e.g. STACK_PARAMS="FrontDoor1Upstream=http://127.0.0.1:5310/mcp FrontDoor1Path=mcp/crm".
+# SAMPLE_UPSTREAM=1 also runs infra/cmd/sample-mcp-server on API_PORT+10 (-validate gateway) as
+# front door 1 at /mcp/sample. A front door is an API mapping on the custom domain: the stack
+# then plays that domain (DomainName=authbridge.localhost), which a STAGE stack cannot.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -49,8 +56,39 @@ stage=${4:-}
 ddb_port=$((api_port + 5000))     # 3000 -> 8000
 kms_port=$((api_port + 1599))     # 3000 -> 4599
 workos_port=$((api_port + 100))   # 3000 -> 3100
+sample_port=$((api_port + 10))    # 3000 -> 3010 (SAMPLE_UPSTREAM=1)
 base="http://127.0.0.1:$api_port"
 issuer=$base${stage:+/$stage}
+
+# Template parameters for the gateway emulator (front doors).
+params=()
+sample=${SAMPLE_UPSTREAM:-}
+[ "$sample" = 0 ] && sample=""
+if [ -n "$sample" ]; then
+  params+=("FrontDoor1Upstream=http://127.0.0.1:$sample_port/mcp" "FrontDoor1Path=mcp/sample")
+fi
+for kv in ${STACK_PARAMS:-}; do params+=("$kv"); done
+param_value() { # the last value given for a parameter (empty if none)
+  local v="" kv
+  for kv in "${params[@]}"; do [ "${kv%%=*}" = "$1" ] && v=${kv#*=}; done
+  printf '%s' "$v"
+}
+front_doors=()
+for n in 1 2 3; do
+  up=$(param_value "FrontDoor${n}Upstream")
+  [ -n "$up" ] || continue
+  path=$(param_value "FrontDoor${n}Path"); path=${path:-mcp/upstream$n}
+  front_doors+=("$n $issuer/$path $up")
+done
+if [ ${#front_doors[@]} -gt 0 ]; then
+  if [ -n "$stage" ]; then
+    log "front doors are API mappings on the custom domain; a stack with a stage (execute-api) has none. Start it without STAGE."
+    exit 2
+  fi
+  # Locally, the stack without a stage plays the custom domain (infra/gateway serves the
+  # API mappings); the certificate is never used.
+  params=("DomainName=authbridge.localhost" "CertificateArn=arn:aws:acm:us-east-1:000000000000:certificate/00000000-0000-0000-0000-000000000000" "${params[@]}")
+fi
 
 mkdir -p "$RUN"
 # One stack per name: a second `make dev` fails with a message, not a port error.
@@ -59,7 +97,7 @@ if ! flock -n 9; then
   log "already running (.run/$name). Stop it first: Ctrl-C in its terminal, or 'infra/local/stack.sh down $name'."
   exit 1
 fi
-for p in "$api_port" "$ddb_port" "$kms_port" "$workos_port"; do
+for p in "$api_port" "$ddb_port" "$kms_port" "$workos_port" ${sample:+"$sample_port"}; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     log "port $p on 127.0.0.1 is in use by another program; choose another API port (make dev PORT=…)"
     exit 1
@@ -79,7 +117,7 @@ for d in functions/*/; do
   f=$(basename "$d")
   CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w" -o "$RUN/bin/functions/$f/bootstrap" "./functions/$f"
 done
-for c in workos-emulator local-setup local-api; do
+for c in workos-emulator local-setup local-api ${sample:+sample-mcp-server}; do
   go build -o "$RUN/bin/$c" "./infra/cmd/$c"
 done
 
@@ -115,6 +153,7 @@ setsid "$RUN/bin/local-api" -template template.yaml -addr "127.0.0.1:$api_port" 
   -env-vars "$RUN/env.json" -param "Issuer=$issuer" -param "StageName=${stage:-Prod}" \
   -param "WorkOSClientId=client_local_authbridge" \
   -param "WorkOSApiKeySecretArn=arn:aws:secretsmanager:us-east-1:000000000000:secret:local" \
+  ${params[@]+"${params[@]/#/-param=}"} \
   -bin-dir "$RUN/bin/functions" -rie "$TOOLS/bin/aws-lambda-rie" >"$RUN/api.log" 2>&1 9>&- &
 echo $! >"$RUN/api.pid"
 
@@ -125,9 +164,31 @@ for _ in $(seq 1 300); do
 done
 curl -fsS "$issuer/.well-known/oauth-authorization-server" >/dev/null || { log "the API did not answer"; tail -40 "$RUN/api.log" >&2; exit 1; }
 
+if [ -n "$sample" ]; then
+  # The sample upstream accepts only the front door's assertion (audience: its own URL).
+  setsid "$RUN/bin/sample-mcp-server" -addr "127.0.0.1:$sample_port" -issuer "$issuer" \
+    -resource "http://127.0.0.1:$sample_port/mcp" -validate gateway >"$RUN/sample.log" 2>&1 9>&- &
+  echo $! >"$RUN/sample.pid"
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$sample_port") 2>/dev/null && break
+    kill -0 "$(cat "$RUN/sample.pid")" 2>/dev/null || { log "the sample MCP server stopped:"; tail -20 "$RUN/sample.log" >&2; exit 1; }
+    sleep 0.1
+  done
+fi
+
 # The protected resources the functions see: STACK_ENV's PROTECTED_RESOURCES, else the default.
+# Without STACK_ENV's, each front door's resource follows (the template's PROTECTED_RESOURCES);
+# STACK_ENV's replaces the template's value, so it must list the front doors itself.
 resources=$issuer/mcp
-for kv in ${STACK_ENV:-}; do [ "${kv%%=*}" = PROTECTED_RESOURCES ] && resources=${kv#*=}; done
+resources_given=""
+for kv in ${STACK_ENV:-}; do [ "${kv%%=*}" = PROTECTED_RESOURCES ] && resources=${kv#*=} && resources_given=1; done
+fd_lines="" fd_env=""
+for fd in ${front_doors[@]+"${front_doors[@]}"}; do
+  read -r n url up <<<"$fd"
+  [ -n "$resources_given" ] || resources=$resources,$url
+  fd_lines+=$(printf '\n    Front door %s               %s -> %s' "$n" "$url" "$up")
+  fd_env+=$(printf '\nFRONT_DOOR_%s_URL=%s\nFRONT_DOOR_%s_UPSTREAM=%s' "$n" "$url" "$n" "$up")
+done
 # ISSUER, PROTECTED_RESOURCES, TABLE_NAME and the AWS_* lines are the functions' own
 # environment: sourced (set -a), they point infra/cmd/introspection-credentials at this
 # stack's DynamoDB Local and table (make introspection-credentials STACK=$name RESOURCE=…).
@@ -142,7 +203,7 @@ AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
-AWS_EC2_METADATA_DISABLED=true
+AWS_EC2_METADATA_DISABLED=true$fd_env
 ENV
 
 cat <<MSG
@@ -151,7 +212,7 @@ cat <<MSG
     MCP server (with sign-in)  $issuer/mcp
     Issuer                     $issuer
     Protected resource         $issuer/.well-known/oauth-protected-resource/mcp
-    WorkOS emulator            http://127.0.0.1:$workos_port
+    WorkOS emulator            http://127.0.0.1:$workos_port$fd_lines
   Sign in as any seeded user (infra/workos-seed.json):
     ada@example.com    Ada Lovelace   (Analytical Engines Ltd)
     grace@example.com  Grace Hopper   (Analytical Engines Ltd, Bletchley Compilers)
@@ -165,7 +226,7 @@ if [ "$mode" = up ]; then
   exit 0
 fi
 log "Ctrl-C stops everything"
-tail -n 0 -F "$RUN/api.log" "$RUN/workos.log" 9>&- &
+tail -n 0 -F "$RUN/api.log" "$RUN/workos.log" ${sample:+"$RUN/sample.log"} 9>&- &
 echo $! >"$RUN/tail.pid"
 # Poll rather than `wait`: bash runs the INT/TERM trap as soon as the short sleep ends,
 # whether the signal came to the whole terminal group or to this script alone.

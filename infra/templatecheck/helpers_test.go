@@ -49,8 +49,8 @@ type scenario struct {
 }
 
 // scenarios are the parameter sets every check runs against: the defaults, the custom
-// domain with and without a hosted zone, WAF off with an existing topic, the four states
-// of a signing-key rotation, and samconfig.toml's environments.
+// domain with and without a hosted zone, WAF off with an existing topic, front doors, the
+// four states of a signing-key rotation, and samconfig.toml's environments.
 func scenarios(t *testing.T) []scenario {
 	t.Helper()
 	scenariosOnce.Do(func() { scenarioList, scenarioErr = loadScenarios() })
@@ -77,6 +77,11 @@ func loadScenarios() ([]scenario, error) {
 		{name: "custom domain, WAF off, existing topic", params: with(merge(domain, map[string]string{
 			"WafEnabled": "false", "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:pager", "AlarmEmail": "ops@example.com",
 			"CreateApiGatewayLogRole": "false"}))},
+		// Companion mode: two front doors (slot 3 off), one with its own scopes and tool scopes.
+		{name: "custom domain with front doors", params: with(merge(domain, map[string]string{
+			"FrontDoor1Upstream": "https://crm.internal.example.com/mcp", "FrontDoor1Path": "mcp/crm",
+			"FrontDoor1Scopes": "mcp:tools crm:read", "FrontDoor1ToolScopes": "delete_contact=crm:write;export=crm:read crm:export",
+			"FrontDoor2Upstream": "https://tickets.example.net/api/mcp", "FrontDoorTimeoutMillis": "10000"}))},
 		{name: "rotation 1 publish B", params: with(map[string]string{"SigningKeySlot": "A", "OtherSigningKey": "accepted"})},
 		{name: "rotation 2 sign with B", params: with(map[string]string{"SigningKeySlot": "B", "OtherSigningKey": "accepted"})},
 		{name: "rotation 3 retire A", params: with(map[string]string{"SigningKeySlot": "B", "OtherSigningKey": "none"})},

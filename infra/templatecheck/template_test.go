@@ -207,6 +207,9 @@ var allowedActions = map[string][]string{
 	"McpFunction":              {"secretsmanager:GetSecretValue"},
 }
 
+// frontDoorAuthorizerActions are the authorizer's permissions when a front door is on.
+var frontDoorAuthorizerActions = []string{"kms:GetPublicKey", "kms:Sign"}
+
 type statement struct {
 	Effect    string
 	Actions   []string
@@ -231,7 +234,8 @@ func parseStatement(v any) statement {
 // managed policies or SAM policy templates, no custom Role), no wildcard in any action, no
 // NotAction/NotResource, each function exactly its allowedActions; KMS and DynamoDB
 // actions only on the stack's own keys and table — never Resource "*"; kms:Sign only in
-// the token function and only ES256 over a digest; the authorizer cannot touch DynamoDB.
+// the token function (and in the authorizer when a front door is on) and only ES256 over
+// a digest; the authorizer cannot touch DynamoDB.
 //
 // The KMS key policies' "kms:*" on Resource "*" for the account root is KMS's standard
 // administration statement (it is what lets IAM policies grant key use at all); it is
@@ -292,14 +296,18 @@ func TestLeastPrivilege(t *testing.T) {
 					}
 					if a == "kms:Sign" {
 						c, _ := st.Condition["StringEquals"].(map[string]any)
-						if id != "TokenFunction" || c["kms:SigningAlgorithm"] != "ECDSA_SHA_256" || c["kms:MessageType"] != "DIGEST" {
-							t.Errorf("%s: kms:Sign only for TokenFunction, conditioned on ECDSA_SHA_256 and DIGEST (got %v)", id, st.Condition)
+						signer := id == "TokenFunction" || id == "AuthorizerFunction" && s.t.Conditions["AnyFrontDoor"]
+						if !signer || c["kms:SigningAlgorithm"] != "ECDSA_SHA_256" || c["kms:MessageType"] != "DIGEST" {
+							t.Errorf("%s: kms:Sign only for TokenFunction (and the authorizer with a front door), conditioned on ECDSA_SHA_256 and DIGEST (got %v)", id, st.Condition)
 						}
 					}
 				}
 			}
 			slices.Sort(actions)
 			want, known := allowedActions[id]
+			if id == "AuthorizerFunction" && s.t.Conditions["AnyFrontDoor"] {
+				want = frontDoorAuthorizerActions // it signs each upstream's assertion
+			}
 			if !known {
 				t.Errorf("%s: not in allowedActions; add its permissions there deliberately", id)
 			} else if !slices.Equal(actions, want) {

@@ -28,6 +28,9 @@ type Config struct {
 	// origins allowed to call the MCP endpoint besides the issuer's own (MCP transport:
 	// Origin validation against DNS rebinding). Requests without Origin are not affected.
 	AllowedOrigins []string
+	// FrontDoors (FRONT_DOOR_N_RESOURCE, _UPSTREAM, _SCOPES, _TOOL_SCOPES for N = 1..3) are the
+	// existing MCP servers API Gateway proxies to behind the authorizer (docs/front-door.md).
+	FrontDoors []FrontDoor
 
 	TableName      string   // TABLE_NAME
 	SigningKeyID   string   // SIGNING_KEY_ID: KMS key id, ARN or alias the token function signs with
@@ -118,6 +121,8 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 		c.AllowedOrigins = append(c.AllowedOrigins, origin)
 	}
+
+	c.parseFrontDoors(getenv, fail)
 
 	c.AcceptedKeyIDs = splitList(getenv("ACCEPTED_KEY_IDS"), ",")
 	if len(c.AcceptedKeyIDs) == 0 && c.SigningKeyID != "" {

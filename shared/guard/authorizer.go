@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,9 @@ type Authorizer struct {
 	allowed  *obs.Tally // allows are summed: one EMF line per second at most, not per request
 	now      func() time.Time
 
+	doors  map[string]*FrontDoor // by the value of the frontDoor stage variable
+	minter AssertionMinter       // signs the front doors' upstream assertions; nil: none configured
+
 	// resources memoizes the policy resources of the last stage and route: every function
 	// instance serves one stage, and nearly always one route.
 	resources atomic.Pointer[stageResources]
@@ -49,19 +53,44 @@ type stageResources struct {
 }
 
 // New builds the authorizer from the configuration (ISSUER, PROTECTED_RESOURCES,
-// REQUIRED_SCOPES) and the accepted public keys, loaded once per cold start.
+// REQUIRED_SCOPES, FRONT_DOOR_N_…) and the accepted public keys, loaded once per cold start.
+// With front doors configured, WithAssertionMinter must be called too, or their requests fail
+// closed.
 func New(cfg config.Config, keys *tokens.KeySet, log *slog.Logger) *Authorizer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	doors := map[string]*FrontDoor{}
+	resources := cfg.Resources
+	if len(cfg.FrontDoors) > 0 {
+		resources = nil
+		for _, fd := range cfg.FrontDoors {
+			doors[fd.Slot] = NewFrontDoor(fd)
+		}
+		// A front door's resource is served by its own REST API only: a token issued for it
+		// never opens a route of the built-in MCP function.
+		for _, res := range cfg.Resources {
+			if !slices.ContainsFunc(cfg.FrontDoors, func(fd config.FrontDoor) bool { return fd.Resource == res }) {
+				resources = append(resources, res)
+			}
+		}
+	}
 	return &Authorizer{
 		verifier: tokens.NewVerifier(keys, cfg.Issuer, cfg.ClockLeeway),
-		routes:   NewRoutes(cfg.Issuer, cfg.Resources),
+		routes:   NewRoutes(cfg.Issuer, resources),
 		required: cfg.RequiredScopes,
 		cache:    newTokenCache(DefaultCacheSize),
 		log:      log,
 		now:      time.Now,
+		doors:    doors,
 	}
+}
+
+// WithAssertionMinter sets the signer of the front doors' upstream assertions (the stack's
+// KMS signing key). Call it before the Authorizer is shared.
+func (a *Authorizer) WithAssertionMinter(m AssertionMinter) *Authorizer {
+	a.minter = m
+	return a
 }
 
 // WithClock replaces the clock (tests). Call it before the Authorizer is shared.
@@ -86,12 +115,16 @@ func (a *Authorizer) WithCacheSize(n int) *Authorizer {
 
 // Handle is the Lambda handler: it returns an Allow policy with the caller's identity as
 // context, a Deny policy (API Gateway: 403) for a valid token without the route's scopes,
-// or ErrUnauthorized (401) for a missing, malformed, invalid or expired token.
+// or ErrUnauthorized (401) for a missing, malformed, invalid or expired token. An event whose
+// stage variables name a front door is that front door's (handleFrontDoor).
 func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	arn, err := ParseMethodARN(ev.MethodArn)
 	if err != nil {
 		a.log.ErrorContext(ctx, "authorizer event refused", "outcome", "error", "reason", "bad_method_arn")
 		return events.APIGatewayCustomAuthorizerResponse{}, errMisconfigured
+	}
+	if slot, ok := ev.StageVariables[StageVariableFrontDoor]; ok {
+		return a.handleFrontDoor(ctx, ev, arn, slot)
 	}
 	route, ok := a.routes.ForPath(arn.Path)
 	if !ok {

@@ -91,6 +91,23 @@ func (m *Minter) TTL() time.Duration { return m.ttl }
 // happens once per cold start and once per alias move. If the key keeps changing between calls
 // (at most maxSignAttempts), Mint fails rather than emit a header that names the wrong key.
 func (m *Minter) Mint(ctx context.Context, c AccessClaims) (string, AccessClaims, error) {
+	now := m.now()
+	return m.mint(ctx, c, now, now.Add(m.ttl))
+}
+
+// MintUntil is Mint with the expiry given instead of derived from the TTL: the front door's
+// upstream assertion expires with the client token it stands for (docs/front-door.md). An exp
+// that is not after now is refused with an error wrapping ErrExpired, without calling KMS:
+// a token is never minted already expired.
+func (m *Minter) MintUntil(ctx context.Context, c AccessClaims, exp time.Time) (string, AccessClaims, error) {
+	now := m.now()
+	if exp.Unix() <= now.Unix() {
+		return "", AccessClaims{}, fmt.Errorf("%w: mint: exp %d is not after now", ErrExpired, exp.Unix())
+	}
+	return m.mint(ctx, c, now, exp)
+}
+
+func (m *Minter) mint(ctx context.Context, c AccessClaims, now, exp time.Time) (string, AccessClaims, error) {
 	if c.Subject == "" || c.Audience == "" || c.ClientID == "" {
 		return "", AccessClaims{}, errors.New("tokens: mint: subject, audience and client_id are required")
 	}
@@ -101,11 +118,10 @@ func (m *Minter) Mint(ctx context.Context, c AccessClaims) (string, AccessClaims
 	if _, err := rand.Read(jti); err != nil {
 		return "", AccessClaims{}, fmt.Errorf("tokens: mint: jti: %w", err)
 	}
-	now := m.now()
 	c.Issuer = m.issuer
 	c.IssuedAt = now.Unix()
 	c.NotBefore = c.IssuedAt
-	c.ExpiresAt = now.Add(m.ttl).Unix()
+	c.ExpiresAt = exp.Unix()
 	c.JTI = base64.RawURLEncoding.EncodeToString(jti)
 	payload, err := json.Marshal(c)
 	if err != nil {

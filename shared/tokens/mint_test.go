@@ -352,3 +352,32 @@ func TestKeyIDFromRef(t *testing.T) {
 		}
 	}
 }
+
+// TestMintUntilKeepsTheGivenExpiry: the front door's assertion (docs/front-door.md) expires
+// with the client token it stands for (RFC 7519 §4.1.4 exp as given, iat and nbf now), and a
+// token is never minted already expired: that is refused before any kms:Sign.
+func TestMintUntilKeepsTheGivenExpiry(t *testing.T) {
+	k := newKMSKey(t)
+	signer := &countingSigner{SignAPI: k.client}
+	m := NewMinter(signer, k.id, testIssuer, 10*time.Minute).WithClock(clock(fixedNow))
+	exp := fixedNow.Add(3 * time.Minute)
+	token, claims, err := m.MintUntil(context.Background(), request(), exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims.ExpiresAt != exp.Unix() || claims.IssuedAt != fixedNow.Unix() || claims.NotBefore != fixedNow.Unix() || claims.Issuer != testIssuer {
+		t.Errorf("claims %+v", claims)
+	}
+	got, err := NewVerifier(k.keySet(t), testIssuer, 0).WithClock(clock(fixedNow)).Verify(token, testAudience)
+	if err != nil || got != claims {
+		t.Fatalf("Verify: %v, %+v", err, got)
+	}
+	for _, past := range []time.Time{fixedNow, fixedNow.Add(-time.Second)} {
+		if _, _, err := m.MintUntil(context.Background(), request(), past); !errors.Is(err, ErrExpired) {
+			t.Errorf("exp %v: err %v, want ErrExpired", past.Sub(fixedNow), err)
+		}
+	}
+	if n := signer.calls.Load(); n != 1 {
+		t.Errorf("Sign calls = %d, want 1", n)
+	}
+}

@@ -103,9 +103,15 @@ func (f *Function) checkedHandler(srv *authserver.Server, e authserver.Endpoint)
 }
 
 // Authorizer returns the Lambda authorizer of the MCP routes (shared/guard) over the
-// accepted keys; KeySet stops the cold start when none can be loaded.
+// accepted keys; KeySet stops the cold start when none can be loaded. With front doors
+// configured it signs their upstream assertions with SIGNING_KEY_ID (Minter stops the cold
+// start without it); without, it never calls kms:Sign.
 func (f *Function) Authorizer() *guard.Authorizer {
-	return guard.New(f.Config, f.KeySet(), f.Log).WithMetrics(f.Metrics)
+	a := guard.New(f.Config, f.KeySet(), f.Log).WithMetrics(f.Metrics)
+	if len(f.Config.FrontDoors) > 0 {
+		a.WithAssertionMinter(f.Minter())
+	}
+	return a
 }
 
 // WorkOSClient returns the WorkOS User Management client the MCP tools call as the signed-in

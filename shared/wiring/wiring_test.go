@@ -47,6 +47,13 @@ var coldStarts = map[string]func(f *Function){
 	"authorizer, no keys": func(f *Function) { f.Authorizer() },
 	// The MCP function without a WorkOS API key.
 	"mcp, no WorkOS client": func(f *Function) { f.WorkOSClient() },
+	// A front door whose upstream is plain http on another host (coldStartEnv): New stops.
+	"authorizer, malformed front door": func(f *Function) { f.Authorizer() },
+}
+
+// coldStartEnv is the extra environment of a cold-start case.
+var coldStartEnv = map[string][]string{
+	"authorizer, malformed front door": {"FRONT_DOOR_1_RESOURCE=https://auth.example.com/mcp", "FRONT_DOOR_1_UPSTREAM=http://crm.example.com/mcp"},
 }
 
 // TestColdStartFailures: a function whose dependencies are incomplete stops at cold start
@@ -58,16 +65,18 @@ func TestColdStartFailures(t *testing.T) {
 		os.Exit(0) // not reached when the cold start stops as it must
 	}
 	want := map[string]string{
-		"token endpoint, empty server": "cannot start: missing Store, Minter",
-		"register endpoint, no table":  "TABLE_NAME is required",
-		"authorizer, no keys":          "no signing key ids configured",
-		"mcp, no WorkOS client":        "WORKOS_API_KEY",
+		"token endpoint, empty server":     "cannot start: missing Store, Minter",
+		"register endpoint, no table":      "TABLE_NAME is required",
+		"authorizer, no keys":              "no signing key ids configured",
+		"mcp, no WorkOS client":            "WORKOS_API_KEY",
+		"authorizer, malformed front door": "FRONT_DOOR_1_UPSTREAM must be an https URL",
 	}
 	for name := range coldStarts {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestColdStartFailures$")
 			cmd.Env = []string{coldStartCase + "=" + name, "ISSUER=https://auth.example.com", "AWS_LAMBDA_LOG_FORMAT=JSON",
 				"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "HOME=" + t.TempDir()}
+			cmd.Env = append(cmd.Env, coldStartEnv[name]...)
 			var stdout bytes.Buffer
 			cmd.Stdout = &stdout
 			err := cmd.Run()

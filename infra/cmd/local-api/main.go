@@ -1,7 +1,8 @@
 // Command local-api runs the API Gateway REST API of template.yaml on 127.0.0.1: routes,
 // the Lambda authorizer and gateway responses come from the template (read by
 // infra/samtemplate), and every function's bootstrap runs under the Lambda Runtime
-// Interface Emulator. No Docker.
+// Interface Emulator. No Docker. Without -stage it serves the custom domain: APIs mapped
+// below its root (front doors, AWS::ApiGatewayV2::ApiMapping) are served at their base path.
 //
 //	local-api -template template.yaml -addr 127.0.0.1:3000 -stage /Prod \
 //	  -env-vars env.json -param Issuer=http://127.0.0.1:3000/Prod -bin-dir build/local
@@ -95,6 +96,10 @@ func run() int {
 	if s := strings.Trim(*stage, "/"); s != "" && s != h.API().StageName {
 		log.Warn("the -stage prefix differs from the API's StageName (requestContext.stage, methodArn)", "prefix", s, "StageName", h.API().StageName)
 	}
+	if len(tmpl.APIs) > 1 && len(h.Mounted()) == 0 {
+		// execute-api serves one API per host; the others are mapped on the custom domain.
+		log.Warn("with -stage only the main API is served; the APIs mapped on the custom domain (front doors) are not", "apis", len(tmpl.APIs))
+	}
 
 	var fns []lambdarun.Function
 	var missing []string
@@ -138,6 +143,9 @@ func run() int {
 		base += "/" + s
 	}
 	printRoutes(h.API(), base)
+	for _, api := range h.Mounted() {
+		printRoutes(api, base+"/"+api.BasePath)
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -188,6 +196,14 @@ func printRoutes(api *gateway.API, base string) {
 		if rt.Authorizer != "" {
 			auth = "  [authorizer " + rt.Authorizer + "]"
 		}
-		fmt.Fprintf(os.Stderr, "  %-7s %s%s -> %s%s\n", rt.Method, base, rt.Path, rt.Function, auth)
+		target := rt.Function
+		if rt.HTTP != nil {
+			target = rt.HTTP.URI + " (HTTP proxy)"
+		}
+		path := base + rt.Path
+		if rt.Path == "/" && api.BasePath != "" {
+			path = base
+		}
+		fmt.Fprintf(os.Stderr, "  %-7s %s -> %s%s\n", rt.Method, path, target, auth)
 	}
 }

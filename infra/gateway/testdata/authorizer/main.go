@@ -1,7 +1,9 @@
 // Command authorizer is a test REQUEST authorizer. It appends every event it receives
 // (one JSON line) to $AUTH_LOG and decides by the bearer token's first word:
 // allow… (any resource of the stage), narrow… (only this methodArn), deny…, crash…,
-// malformed…, badcontext…; anything else is refused with "Unauthorized".
+// malformed…, badcontext…; anything else is refused with "Unauthorized". An Allow's
+// context carries upstream_authorization, as the project's authorizer does for a front
+// door (naming the stage variable frontDoor); a Deny's carries required_scope.
 package main
 
 import (
@@ -45,14 +47,16 @@ func handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestType
 	// arn:aws:execute-api:region:account:api/stage/METHOD/path -> arn:…:api/stage/*
 	parts := strings.SplitN(ev.MethodArn, "/", 3)
 	stageWide := parts[0] + "/" + parts[1] + "/*"
-	ctxValues := map[string]any{"sub": "user-1", "scope": "mcp:tools", "n": 42, "ok": true}
+	ctxValues := map[string]any{"sub": "user-1", "scope": "mcp:tools", "n": 42, "ok": true,
+		"upstream_authorization": "Bearer upstream-assertion-" + ev.StageVariables["frontDoor"]}
 	switch {
 	case strings.HasPrefix(token, "allow"):
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "user-1", PolicyDocument: policy("Allow", stageWide), Context: ctxValues}, nil
 	case strings.HasPrefix(token, "narrow"):
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "user-1", PolicyDocument: policy("Allow", ev.MethodArn)}, nil
 	case strings.HasPrefix(token, "deny"):
-		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "user-1", PolicyDocument: policy("Deny", stageWide)}, nil
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "user-1", PolicyDocument: policy("Deny", stageWide),
+			Context: map[string]any{"required_scope": "mcp:tools crm:write"}}, nil
 	case strings.HasPrefix(token, "crash"):
 		panic("authorizer was asked to crash")
 	case strings.HasPrefix(token, "malformed"):
