@@ -127,11 +127,13 @@ E2E_ACCESS_TOKEN_TTL ?= 2s
 # loopback ports of their own (infra/cmd/sample-mcp-server, built once into .run/bin), one
 # validating tokens against the JWKS, one by introspection; they are listed in the stack's
 # PROTECTED_RESOURCES after its own /mcp, which stays the first (default) resource.
-E2E_RS_PORTS ?= 3310 3311
+# The root stack also runs a front door (test/front-door.test.mjs): SAMPLE_UPSTREAM=1 puts the
+# sample server, as an upstream without OAuth, on E2E_PORT+10 behind {issuer}/mcp/sample.
+E2E_RS_PORTS ?= 3320 3321
 E2E_STAGE_RS_PORTS ?= 4110 4111
 comma := ,
 space := $(subst ,, )
-e2e_resources = PROTECTED_RESOURCES=$(subst $(space),$(comma),$(strip $(1)/mcp $(foreach p,$(2),http://127.0.0.1:$(p)/mcp)))
+e2e_resources = PROTECTED_RESOURCES=$(subst $(space),$(comma),$(strip $(1)/mcp $(3) $(foreach p,$(2),http://127.0.0.1:$(p)/mcp)))
 BENCH_PORT ?= 3900
 BENCH_RUNS ?= 7
 BENCH_WARM ?= 30
@@ -152,7 +154,7 @@ e2e-deps: infra/e2e/node_modules/.package-lock.json ## Install what the end-to-e
 e2e: e2e-deps ## End-to-end tests: MCP TypeScript SDK + headless Chromium against the local stack, with and without /Prod
 	@mkdir -p test-artifacts
 	@trap './infra/local/stack.sh down e2e; ./infra/local/stack.sh down e2e-prod' EXIT; \
-	STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s $(call e2e_resources,http://127.0.0.1:$(E2E_PORT),$(E2E_RS_PORTS))" \
+	SAMPLE_UPSTREAM=1 STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s $(call e2e_resources,http://127.0.0.1:$(E2E_PORT),$(E2E_RS_PORTS),http://127.0.0.1:$(E2E_PORT)/mcp/sample)" \
 		./infra/local/stack.sh up e2e $(E2E_PORT) >/dev/null & root=$$!; \
 	STACK_ENV="ACCESS_TOKEN_TTL=$(E2E_ACCESS_TOKEN_TTL) CLOCK_LEEWAY=1s $(call e2e_resources,http://127.0.0.1:$(E2E_STAGE_PORT)/Prod,$(E2E_STAGE_RS_PORTS))" \
 		./infra/local/stack.sh up e2e-prod $(E2E_STAGE_PORT) Prod >/dev/null & prod=$$!; \

@@ -187,7 +187,7 @@ for fd in ${front_doors[@]+"${front_doors[@]}"}; do
   read -r n url up <<<"$fd"
   [ -n "$resources_given" ] || resources=$resources,$url
   fd_lines+=$(printf '\n    Front door %s               %s -> %s' "$n" "$url" "$up")
-  fd_env+=$(printf '\nFRONT_DOOR_%s_URL=%s\nFRONT_DOOR_%s_UPSTREAM=%s' "$n" "$url" "$n" "$up")
+  fd_env+=$(printf '\nFRONT_DOOR_%s_RESOURCE=%s\nFRONT_DOOR_%s_UPSTREAM=%s' "$n" "$url" "$n" "$up")
 done
 # ISSUER, PROTECTED_RESOURCES, TABLE_NAME and the AWS_* lines are the functions' own
 # environment: sourced (set -a), they point infra/cmd/introspection-credentials at this
