@@ -343,3 +343,34 @@ func TestFrontDoorNotServedUnderStagePrefix(t *testing.T) {
 		t.Errorf("mounted %d APIs under a stage prefix", len(h.Mounted()))
 	}
 }
+
+// MCP Streamable HTTP (2025-11-25, still served by dual-era upstreams): the session id the
+// upstream hands out comes back to the client, and the client's Mcp-Session-Id, GET and DELETE
+// reach the upstream unchanged (an HTTP proxy integration passes methods and headers through).
+func TestFrontDoorKeepsStreamableHTTPSessions(t *testing.T) {
+	up, seen := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Mcp-Session-Id", "session-1")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	srv := doorServer(t, up.URL+"/mcp", nil)
+	tok := uniqueToken("allow")
+	r := do(t, "POST", srv.URL+"/mcp/door", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize"}`), "Authorization", "Bearer "+tok)
+	if r.status != 200 || r.header.Get("Mcp-Session-Id") != "session-1" {
+		t.Fatalf("initialize: %d %v", r.status, r.header)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		if r := do(t, m, srv.URL+"/mcp/door", nil, "Authorization", "Bearer "+tok, "Mcp-Session-Id", "session-1"); r.status != 200 {
+			t.Fatalf("%s: %d %s", m, r.status, r.body)
+		}
+	}
+	got := seen()
+	if len(got) != 3 {
+		t.Fatalf("upstream saw %d requests", len(got))
+	}
+	for i, m := range []string{"POST", "GET", "DELETE"} {
+		if got[i].method != m || got[i].uri != "/mcp" || (i > 0 && got[i].header.Get("Mcp-Session-Id") != "session-1") {
+			t.Errorf("request %d: %s %s %v", i, got[i].method, got[i].uri, got[i].header)
+		}
+	}
+}
