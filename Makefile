@@ -84,6 +84,23 @@ introspection-credentials: ## Create introspection credentials for a resource se
 		set -a; . .run/$(STACK)/stack.env; set +a; fi; \
 	go run ./infra/cmd/introspection-credentials -resource '$(RESOURCE)'
 
+# Operator: list and revoke grants (README, "Cut off a person or an app"). Same environment
+# as introspection-credentials (TABLE_NAME, AWS_*), or STACK=NAME for a local stack.
+load_stack_env = if [ -n "$(STACK)" ]; then [ -f .run/$(STACK)/stack.env ] || { echo "no .run/$(STACK)/stack.env: is the stack running?" >&2; exit 1; }; \
+	set -a; . .run/$(STACK)/stack.env; set +a; fi
+.PHONY: grants
+grants: ## List or revoke grants: ARGS="list -user <id>" (or -client, -org; revoke; delete-client <client_id>) [STACK=<local stack name>]
+	@[ -n "$(ARGS)" ] || { echo 'usage: make grants ARGS="list|revoke -user <id>|-client <client_id>|-org <org id>" or ARGS="delete-client <client_id>" [STACK=<name>]' >&2; exit 2; }
+	@$(load_stack_env); go run ./infra/cmd/grants $(ARGS)
+
+# USER, CLIENT and ORG count only when given on the command line: USER is also the login
+# name in the environment, which must never choose whose grants are revoked.
+revoke_filter = $(foreach v,USER CLIENT ORG,$(if $(and $(filter command line,$(origin $(v))),$($(v))),-$(subst USER,user,$(subst CLIENT,client,$(subst ORG,org,$(v)))) '$($(v))'))
+.PHONY: revoke
+revoke: ## Revoke every grant of a person, a client or an organization: USER=<WorkOS user id> | CLIENT=<client_id> | ORG=<org id> [STACK=<name>]
+	@[ $(words $(revoke_filter)) -eq 2 ] || { echo "usage: make revoke USER=<WorkOS user id> | CLIENT=<client_id> | ORG=<organization id> (exactly one) [STACK=<name>]" >&2; exit 2; }
+	@$(load_stack_env); go run ./infra/cmd/grants revoke $(revoke_filter)
+
 # make dev: the whole stack on 127.0.0.1 (PORT=3000; STAGE=Prod serves it under /Prod).
 # Front doors (docs/front-door.md): SAMPLE_UPSTREAM=1 runs infra/cmd/sample-mcp-server on
 # PORT+10 behind front door 1 at http://127.0.0.1:3000/mcp/sample; STACK_PARAMS="FrontDoor1Upstream=…

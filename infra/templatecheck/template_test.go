@@ -12,6 +12,7 @@ import (
 	sam "github.com/authbridge/authbridge/infra/samtemplate"
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/guard"
+	"github.com/authbridge/authbridge/shared/store"
 )
 
 // TestLocalStackLoadsEveryScenario: the local stack (make dev) reads template.yaml with
@@ -378,6 +379,24 @@ func TestTable(t *testing.T) {
 		}
 		if tbl.AWSCloudFormationDeletionPolicy != "Retain" || tbl.AWSCloudFormationUpdateReplacePolicy != "Retain" {
 			t.Error("the table must be retained on stack deletion and replacement")
+		}
+		// The one index is store.CreateTable's (the local table and the tests' are the same):
+		// families by user, the least projection the operator's look-ups need.
+		attrs := map[string]string{}
+		for _, a := range tbl.AttributeDefinitions {
+			attrs[a.AttributeName] = a.AttributeType
+		}
+		if len(attrs) != 2 || attrs["pk"] != "S" || attrs[store.FamiliesIndexKey] != "S" {
+			t.Errorf("attribute definitions %v, want pk and %s (S)", attrs, store.FamiliesIndexKey)
+		}
+		if len(tbl.GlobalSecondaryIndexes) != 1 || len(tbl.LocalSecondaryIndexes) != 0 {
+			t.Fatalf("want one global secondary index, %s", store.FamiliesIndex)
+		}
+		gsi := tbl.GlobalSecondaryIndexes[0]
+		if gsi.IndexName != store.FamiliesIndex || len(gsi.KeySchema) != 1 || gsi.KeySchema[0].AttributeName != store.FamiliesIndexKey ||
+			gsi.KeySchema[0].KeyType != "HASH" || gsi.Projection.ProjectionType == nil || *gsi.Projection.ProjectionType != "INCLUDE" ||
+			!slices.Equal(gsi.Projection.NonKeyAttributes, store.FamiliesIndexProjection) || gsi.ProvisionedThroughput != nil {
+			t.Errorf("index %+v: want %s keyed by %s, INCLUDE %v, on demand", gsi, store.FamiliesIndex, store.FamiliesIndexKey, store.FamiliesIndexProjection)
 		}
 	})
 }

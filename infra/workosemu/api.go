@@ -314,10 +314,7 @@ func (e *Emulator) revokeSession(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnprocessableEntity, "invalid_request_parameters", "session_id is required.")
 		return
 	}
-	e.mu.Lock()
-	found := e.st.endSession(req.SessionID)
-	e.mu.Unlock()
-	if !found {
+	if _, _, found := e.revoke(req.SessionID); !found {
 		apiError(w, http.StatusNotFound, "not_found", "Session not found: "+quoteID(req.SessionID))
 		return
 	}
@@ -337,7 +334,7 @@ func (e *Emulator) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.mu.Lock()
-	e.st.endSession(q.Get("session_id"))
+	e.st.endSession(q.Get("session_id"), e.now())
 	e.mu.Unlock()
 	if returnTo != "" {
 		redirect(w, returnTo)

@@ -151,7 +151,11 @@ func (e *Emulator) grantCode(w http.ResponseWriter, req authenticateRequest, iss
 			return
 		}
 	}
-	s := &session{ID: "session_" + newULID(now), UserID: u.ID, OrgID: c.OrgID, AuthMethod: c.AuthMethod, CreatedAt: now}
+	s := &session{
+		ID: "session_" + newULID(now), UserID: u.ID, OrgID: c.OrgID, AuthMethod: c.AuthMethod,
+		IPAddress: req.IPAddress, UserAgent: req.UserAgent,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(SessionTTL),
+	}
 	e.st.sessions[s.ID] = s
 	u.LastSignInAt = now
 	u.UpdatedAt = now
@@ -164,6 +168,10 @@ func (e *Emulator) grantCode(w http.ResponseWriter, req authenticateRequest, iss
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// grantRefresh exchanges a refresh token for new tokens. Every refresh token is single use: the
+// answer carries its replacement (rotation), and presenting a spent one fails. The exchange also
+// fails once the session has ended (revoked, signed out, or its user deleted), has expired, or,
+// for a session bound to an organization, once the user is no longer an active member of it.
 func (e *Emulator) grantRefresh(w http.ResponseWriter, req authenticateRequest, iss string) {
 	if req.RefreshToken == "" {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The refresh_token field is required.")
@@ -177,8 +185,15 @@ func (e *Emulator) grantRefresh(w http.ResponseWriter, req authenticateRequest, 
 		delete(e.st.refresh, req.RefreshToken) // single use
 	}
 	s := e.st.sessions[sid]
-	if !ok || s == nil || s.Ended {
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "The refresh token is invalid, used or revoked.")
+	switch {
+	case !ok || s == nil:
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "Refresh token is invalid or already exchanged.")
+		return
+	case s.Ended:
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "Session has already ended.")
+		return
+	case !now.Before(s.ExpiresAt):
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "Session has expired.")
 		return
 	}
 	u, ok := e.st.users[s.UserID]
@@ -186,13 +201,16 @@ func (e *Emulator) grantRefresh(w http.ResponseWriter, req authenticateRequest, 
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The user no longer exists.")
 		return
 	}
+	orgID := s.OrgID
 	if req.OrganizationID != "" {
-		if e.st.activeMembership(u.ID, req.OrganizationID) == nil {
-			oauthError(w, http.StatusBadRequest, "invalid_grant", "The user is not an active member of that organization.")
-			return
-		}
-		s.OrgID = req.OrganizationID
+		orgID = req.OrganizationID
 	}
+	if orgID != "" && e.st.activeMembership(u.ID, orgID) == nil {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "The user is not an active member of that organization.")
+		return
+	}
+	s.OrgID = orgID
+	s.UpdatedAt = now
 	resp, err := e.issueTokens(s, u, now, iss)
 	if err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", "The access token could not be signed.")

@@ -30,6 +30,8 @@ const (
 const (
 	CodeTTL        = 10 * time.Minute
 	AccessTokenTTL = 5 * time.Minute
+	// SessionTTL bounds a session: its refresh tokens stop working after it.
+	SessionTTL = 30 * 24 * time.Hour
 )
 
 // maxBody caps every request body.
@@ -58,6 +60,19 @@ type Options struct {
 	Issuer string
 	// Logger receives internal errors (never secrets). Nil discards them.
 	Logger *slog.Logger
+
+	// WebhookURL, when set, receives signed events (user.deleted, organization_membership.deleted
+	// and .updated, session.revoked) as WorkOS sends them. WebhookSecret is then required.
+	WebhookURL    string
+	WebhookSecret string
+	// WebhookAttempts bounds the POSTs per event (first try included); 0 means
+	// DefaultWebhookAttempts, 1 means no retry.
+	WebhookAttempts int
+	// WebhookBackoff is the wait before the first retry, doubled for each later one; 0 means
+	// DefaultWebhookBackoff.
+	WebhookBackoff time.Duration
+	// WebhookClient sends the POSTs. Nil means a client with a 5-second timeout.
+	WebhookClient *http.Client
 }
 
 // Emulator is an http.Handler that emulates the WorkOS API. It is safe for concurrent use.
@@ -73,8 +88,11 @@ type Emulator struct {
 	kid          string
 	jwks         []byte
 
-	mu sync.Mutex
-	st *state
+	webhook *webhookSender // nil without a webhook URL
+
+	mu     sync.Mutex
+	st     *state
+	closed bool // Close was called: no more webhooks
 }
 
 // New validates the options, loads or creates the signing key and builds the in-memory state.
@@ -101,6 +119,9 @@ func New(opts Options) (*Emulator, error) {
 			return nil, err
 		}
 	}
+	if err := checkWebhookOptions(opts); err != nil {
+		return nil, err
+	}
 	st, err := buildState(opts.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("workosemu: seed: %w", err)
@@ -118,7 +139,7 @@ func New(opts Options) (*Emulator, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	kid := thumbprint(&key.PublicKey)
-	return &Emulator{
+	e := &Emulator{
 		clientID:     opts.ClientID,
 		apiKey:       opts.APIKey,
 		redirectURIs: redirects,
@@ -130,7 +151,52 @@ func New(opts Options) (*Emulator, error) {
 		kid:          kid,
 		jwks:         jwksDocument(&key.PublicKey, kid),
 		st:           st,
-	}, nil
+	}
+	if opts.WebhookURL != "" {
+		e.webhook = newWebhookSender(opts, e.now, logger)
+		e.webhook.wg.Add(1)
+		go e.webhook.run()
+	}
+	return e, nil
+}
+
+func checkWebhookOptions(opts Options) error {
+	if opts.WebhookURL == "" {
+		if opts.WebhookSecret != "" {
+			return errors.New("workosemu: WebhookSecret without WebhookURL")
+		}
+		return nil
+	}
+	u, err := url.Parse(opts.WebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+		return fmt.Errorf("workosemu: webhook URL %q is not an absolute http(s) URL", opts.WebhookURL)
+	}
+	if opts.WebhookSecret == "" {
+		return errors.New("workosemu: WebhookSecret is required with WebhookURL")
+	}
+	if opts.WebhookAttempts < 0 || opts.WebhookAttempts > MaxWebhookAttempts || opts.WebhookBackoff < 0 {
+		return fmt.Errorf("workosemu: WebhookAttempts must be 0 to %d and WebhookBackoff not negative", MaxWebhookAttempts)
+	}
+	return nil
+}
+
+func newWebhookSender(opts Options, now func() time.Time, logger *slog.Logger) *webhookSender {
+	ws := &webhookSender{
+		url: opts.WebhookURL, secret: opts.WebhookSecret, client: opts.WebhookClient,
+		attempts: opts.WebhookAttempts, backoff: opts.WebhookBackoff, now: now,
+		log:   logger.Warn,
+		queue: make(chan *delivery, webhookQueue), stop: make(chan struct{}),
+	}
+	if ws.client == nil {
+		ws.client = &http.Client{Timeout: webhookTimeout}
+	}
+	if ws.attempts == 0 {
+		ws.attempts = DefaultWebhookAttempts
+	}
+	if ws.backoff == 0 {
+		ws.backoff = DefaultWebhookBackoff
+	}
+	return ws
 }
 
 // KeyID is the `kid` of the signing key (its RFC 7638 thumbprint).
@@ -201,13 +267,34 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e.listMemberships(w, r)
 		}
 	case strings.HasPrefix(p, "/user_management/organization_memberships/"):
-		if allow(w, r, http.MethodGet) && e.bearer(w, r) {
-			e.getMembership(w, strings.TrimPrefix(p, "/user_management/organization_memberships/"))
+		rest := strings.TrimPrefix(p, "/user_management/organization_memberships/")
+		if id, action, ok := strings.Cut(rest, "/"); ok {
+			status := map[string]string{"deactivate": "inactive", "reactivate": "active"}[action]
+			if status == "" || strings.Contains(action, "/") {
+				notFound(w)
+			} else if allow(w, r, http.MethodPut) && e.bearer(w, r) {
+				e.membershipStatusHandler(w, id, status)
+			}
+			return
+		}
+		switch m := allowed(w, r, http.MethodGet, http.MethodDelete); {
+		case m == "" || !e.bearer(w, r):
+		case m == http.MethodGet:
+			e.getMembership(w, rest)
+		default:
+			e.deleteMembershipHandler(w, rest)
 		}
 	case strings.HasPrefix(p, "/user_management/users/"):
-		if allow(w, r, http.MethodGet) && e.bearer(w, r) {
-			e.getUser(w, strings.TrimPrefix(p, "/user_management/users/"))
+		id := strings.TrimPrefix(p, "/user_management/users/")
+		switch m := allowed(w, r, http.MethodGet, http.MethodDelete); {
+		case m == "" || !e.bearer(w, r):
+		case m == http.MethodGet:
+			e.getUser(w, id)
+		default:
+			e.deleteUserHandler(w, id)
 		}
+	case strings.HasPrefix(p, ControlPrefix):
+		e.control(w, r)
 	case strings.HasPrefix(p, "/organizations/"):
 		if allow(w, r, http.MethodGet) && e.bearer(w, r) {
 			e.getOrganization(w, strings.TrimPrefix(p, "/organizations/"))
@@ -224,6 +311,18 @@ func allow(w http.ResponseWriter, r *http.Request, method string) bool {
 	w.Header().Set("Allow", method)
 	apiError(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed")
 	return false
+}
+
+// allowed returns r.Method when it is one of methods; otherwise it answers 405 and returns "".
+func allowed(w http.ResponseWriter, r *http.Request, methods ...string) string {
+	for _, m := range methods {
+		if r.Method == m {
+			return m
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	apiError(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed")
+	return ""
 }
 
 // bearer checks `Authorization: Bearer <API key>` in constant time.

@@ -103,6 +103,7 @@ func newEnv(t *testing.T, mods ...func(*Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = emu.Close() })
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	um := usermanagement.NewClient(DefaultAPIKey)

@@ -64,7 +64,12 @@ type session struct {
 	UserID     string
 	OrgID      string
 	AuthMethod string
+	IPAddress  string
+	UserAgent  string
 	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ExpiresAt  time.Time
+	EndedAt    time.Time
 	Ended      bool
 }
 
@@ -179,19 +184,66 @@ func (st *state) sweepSessions() {
 	}
 }
 
-// endSession marks a session ended and drops its refresh tokens. It reports whether it existed.
-func (st *state) endSession(id string) bool {
+// endSession marks a session ended at now, which kills its refresh tokens (they stay mapped
+// until sweepSessions, so a refresh can say why it failed). It returns the session (nil when
+// unknown) and whether this call ended it (false when it had already ended).
+func (st *state) endSession(id string, now time.Time) (*session, bool) {
 	s, ok := st.sessions[id]
 	if !ok {
-		return false
+		return nil, false
 	}
-	s.Ended = true
-	for tok, sid := range st.refresh {
-		if sid == id {
-			delete(st.refresh, tok)
+	if s.Ended {
+		return s, false
+	}
+	s.Ended, s.EndedAt, s.UpdatedAt = true, now, now
+	return s, true
+}
+
+// endUserSessions ends every live session of a user.
+func (st *state) endUserSessions(userID string, now time.Time) {
+	for id, s := range st.sessions {
+		if s.UserID == userID && !s.Ended {
+			st.endSession(id, now)
 		}
 	}
-	return true
+}
+
+// removeMembership deletes a membership from the sorted list and returns it (nil when unknown).
+func (st *state) removeMembership(id string) *membership {
+	for i, m := range st.memberships {
+		if m.ID == id {
+			st.memberships = append(st.memberships[:i], st.memberships[i+1:]...)
+			return m
+		}
+	}
+	return nil
+}
+
+// deleteUser removes a user, its memberships, its pending codes, and ends its sessions.
+func (st *state) deleteUser(id string, now time.Time) *user {
+	u, ok := st.users[id]
+	if !ok {
+		return nil
+	}
+	delete(st.users, id)
+	if st.usersByEmail[u.Email] == id {
+		delete(st.usersByEmail, u.Email)
+	}
+	kept := st.memberships[:0]
+	for _, m := range st.memberships {
+		if m.UserID != id {
+			kept = append(kept, m)
+		}
+	}
+	clear(st.memberships[len(kept):])
+	st.memberships = kept
+	for k, c := range st.codes {
+		if c.UserID == id {
+			delete(st.codes, k)
+		}
+	}
+	st.endUserSessions(id, now)
+	return u
 }
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

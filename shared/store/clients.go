@@ -157,3 +157,19 @@ func getStringSet(it item, name string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// DeleteClient deletes the client's registration, expired or not, and reports whether there
+// was one. Idempotent: a missing client is no error. Its token families are left to the
+// caller (RevokeFamilies).
+func (s *Store) DeleteClient(ctx context.Context, id string) (bool, error) {
+	if err := checkID("client id", id); err != nil {
+		return false, err
+	}
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: keyOf(clientKey(id)), ReturnValues: types.ReturnValueAllOld,
+	})
+	if err != nil {
+		return false, wrap("delete client", err)
+	}
+	return len(out.Attributes) > 0, nil
+}

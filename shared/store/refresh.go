@@ -19,6 +19,13 @@ type Family struct {
 	ID, ClientID string
 	Revoked      bool
 	ExpiresAt    time.Time
+
+	// Read back only (Families): IssueFamily copies the grant's owner and target from the
+	// family's first token, so that an operator can find a person's or an organization's
+	// grants (grants.go); a family written before they were stored has none of them.
+	UserID, OrgID, Scope, Resource string
+	CreatedAt                      time.Time
+	LastUsedAt                     time.Time // the latest rotation, or CreatedAt
 }
 
 // RefreshToken is a refresh token, keyed by its hash. Rotated tokens are kept (RotatedAt
@@ -103,10 +110,20 @@ func (s *Store) IssueFamily(ctx context.Context, f Family, tokenHash []byte, t R
 	if t.FamilyID != f.ID || t.ClientID != f.ClientID {
 		return fmt.Errorf("%w: token's family or client differs from the family's", ErrInvalid)
 	}
+	if t.IssuedAt.IsZero() {
+		t.IssuedAt = s.now()
+	}
 	fam := keyOf(familyKey(f.ID))
 	putS(fam, "client_id", f.ClientID)
 	fam["revoked"] = &types.AttributeValueMemberBOOL{Value: f.Revoked}
 	putTime(fam, attrExpiresAt, f.ExpiresAt)
+	// The owner, for the operator's look-ups (grants.go): attrFamilyUser is the families
+	// index's key, present on family items only.
+	putS(fam, attrFamilyUser, t.User.ID)
+	putS(fam, "org_id", t.User.OrganizationID)
+	putS(fam, "scope", t.Scope)
+	putS(fam, "resource", t.Resource)
+	putTime(fam, "created_at", t.IssuedAt)
 	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: aws.String(s.table), Item: fam,
@@ -142,7 +159,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, tokenHash []byte) (RefreshT
 }
 
 // RotateRefreshToken replaces the old token by next (stored under newHash) in one
-// TransactWriteItems: ConditionCheck on family next.FamilyID (exists, not revoked, not
+// TransactWriteItems: Update family next.FamilyID SET last_used_at (exists, not revoked, not
 // expired); Update old SET rotated_at and successor = next.SealedForPredecessor (exists, not rotated,
 // not expired, same family and client as next); Put new (must not exist). Nothing is
 // written unless all three hold.
@@ -179,11 +196,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 		next.IssuedAt = now
 	}
 	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{ConditionCheck: &types.ConditionCheck{
+		// An Update rather than a ConditionCheck (the same write capacity in a transaction):
+		// it records when the grant was last used, for the operator's list (grants.go).
+		{Update: &types.Update{
 			TableName:                 aws.String(s.table),
 			Key:                       keyOf(familyKey(next.FamilyID)),
+			UpdateExpression:          aws.String("SET #used = :now"),
 			ConditionExpression:       aws.String("attribute_exists(#pk) AND #rev = :false AND #exp > :now"),
-			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#rev": "revoked", "#exp": attrExpiresAt},
+			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#rev": "revoked", "#exp": attrExpiresAt, "#used": "last_used_at"},
 			ExpressionAttributeValues: item{":false": &types.AttributeValueMemberBOOL{Value: false}, ":now": epoch(now)},
 		}},
 		{Update: &types.Update{

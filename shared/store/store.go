@@ -3,7 +3,9 @@
 // # Table
 //
 // Partition key pk (S) only, PAY_PER_REQUEST, server-side encryption, TTL on expires_at
-// (N, epoch seconds). One item type per file; every key is a type prefix plus an id:
+// (N, epoch seconds), and one sparse global secondary index, families, over the token
+// families for the operator's look-ups (grants.go). One item type per file; every key is a
+// type prefix plus an id:
 //
 //	CLIENT#<client id>                          clients.go       registered client
 //	AUTHREQ#<b64url(sha256(request id))>        authrequests.go  request waiting for consent
@@ -51,12 +53,17 @@
 //	RedeemCode             1 UpdateItem
 //	IssueFamily            1 TransactWriteItems (2 actions: Put family, Put token)
 //	GetRefreshToken        1 GetItem
-//	RotateRefreshToken     1 TransactWriteItems (3 actions: ConditionCheck family, Update old,
-//	                       Put new); repeated, at most 3 times in all, only when DynamoDB
-//	                       cancels it for a TransactionConflict with a concurrent write
+//	RotateRefreshToken     1 TransactWriteItems (3 actions: Update family (last used, on the
+//	                       condition that it is live), Update old, Put new); repeated, at
+//	                       most 3 times in all, only when DynamoDB cancels it for a
+//	                       TransactionConflict with a concurrent write
 //	RevokeFamily           1 UpdateItem
 //	FamilyRevoked          1 GetItem
 //	GrantRevoked           1 GetItem
+//	Families               ≥1 Query (by user) or ≥1 Scan (by client or organization) of the
+//	                       families index, one per 1 MB page, + 1 GetItem per family found
+//	RevokeFamilies         Families + 1 UpdateItem per family not yet revoked
+//	DeleteClient           1 DeleteItem
 //	PutResourceServer      1 PutItem
 //	GetResourceServer      1 GetItem
 //	DeleteResourceServer   1 DeleteItem

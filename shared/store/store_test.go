@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,8 +159,23 @@ func TestCreateTable(t *testing.T) {
 	if len(tbl.KeySchema) != 1 || aws.ToString(tbl.KeySchema[0].AttributeName) != "pk" || tbl.KeySchema[0].KeyType != types.KeyTypeHash {
 		t.Errorf("key schema %+v", tbl.KeySchema)
 	}
-	if len(tbl.AttributeDefinitions) != 1 || tbl.AttributeDefinitions[0].AttributeType != types.ScalarAttributeTypeS {
-		t.Errorf("attributes %+v", tbl.AttributeDefinitions)
+	attrs := map[string]types.ScalarAttributeType{}
+	for _, a := range tbl.AttributeDefinitions {
+		attrs[aws.ToString(a.AttributeName)] = a.AttributeType
+	}
+	if len(attrs) != 2 || attrs["pk"] != types.ScalarAttributeTypeS || attrs[FamiliesIndexKey] != types.ScalarAttributeTypeS {
+		t.Errorf("attributes %v, want pk and %s, both S", attrs, FamiliesIndexKey)
+	}
+	// The families index (grants.go): families only, keyed by user, client and org projected.
+	if len(tbl.GlobalSecondaryIndexes) != 1 {
+		t.Fatalf("indexes %+v, want %s only", tbl.GlobalSecondaryIndexes, FamiliesIndex)
+	}
+	gsi := tbl.GlobalSecondaryIndexes[0]
+	if aws.ToString(gsi.IndexName) != FamiliesIndex || len(gsi.KeySchema) != 1 ||
+		aws.ToString(gsi.KeySchema[0].AttributeName) != FamiliesIndexKey || gsi.KeySchema[0].KeyType != types.KeyTypeHash ||
+		gsi.Projection == nil || gsi.Projection.ProjectionType != types.ProjectionTypeInclude ||
+		strings.Join(gsi.Projection.NonKeyAttributes, ",") != strings.Join(FamiliesIndexProjection, ",") {
+		t.Errorf("families index %+v", gsi)
 	}
 	if tbl.BillingModeSummary == nil || tbl.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {
 		t.Errorf("billing %+v", tbl.BillingModeSummary)

@@ -12,8 +12,9 @@ import (
 )
 
 // CreateTable creates the table as template.yaml declares it (pk S hash key only,
-// PAY_PER_REQUEST, SSE), waits until it is ACTIVE and enables TTL on expires_at.
-// It is idempotent: an existing table is waited for and gets TTL if it lacks it.
+// PAY_PER_REQUEST, SSE, the families index of grants.go), waits until it is ACTIVE and
+// enables TTL on expires_at. It is idempotent: an existing table is waited for and gets TTL
+// if it lacks it (not the index: a table created before the index needs a new one).
 // Point-in-time recovery is left to the template (DynamoDB Local has no
 // UpdateContinuousBackups); the local stack and the tests use this function.
 func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
@@ -21,10 +22,21 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
 		TableName: aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(FamiliesIndexKey), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
 		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(FamiliesIndex),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(FamiliesIndexKey), KeyType: types.KeyTypeHash},
+			},
+			Projection: &types.Projection{
+				ProjectionType:   types.ProjectionTypeInclude,
+				NonKeyAttributes: FamiliesIndexProjection,
+			},
+		}},
 		BillingMode:      types.BillingModePayPerRequest,
 		SSESpecification: &types.SSESpecification{Enabled: aws.Bool(true)},
 	})

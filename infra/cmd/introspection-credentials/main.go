@@ -15,7 +15,7 @@
 //
 // It reads the functions' environment: ISSUER and PROTECTED_RESOURCES (as template.yaml
 // gives them to the functions), TABLE_NAME, and the AWS SDK's own (credentials, AWS_REGION,
-// AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local). README: "Companion mode".
+// AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local). README: "Protect an MCP server you already run".
 package main
 
 import (

@@ -4,7 +4,9 @@
 //	go run ./infra/cmd/workos-emulator -redirect-uris http://localhost:8080/callback
 //
 // Point the SDK at it with usermanagement.Client.Endpoint = "http://127.0.0.1:3100" (no
-// trailing slash).
+// trailing slash). With -webhook-url and -webhook-secret (or $WORKOS_EMULATOR_WEBHOOK_URL and
+// $WORKOS_EMULATOR_WEBHOOK_SECRET) it also POSTs signed events (user.deleted,
+// organization_membership.deleted/.updated, session.revoked) there; see docs/workos-emulator.md.
 package main
 
 import (
@@ -43,6 +45,12 @@ func run(args []string) error {
 		"comma-separated logout return_to allowlist (default: the redirect URIs)")
 	stateDir := fs.String("state-dir", ".run/workos", "directory for the persistent signing key")
 	issuer := fs.String("issuer", "", "access token iss (default http://<host the caller used>/user_management/<client-id>)")
+	webhookURL := fs.String("webhook-url", os.Getenv("WORKOS_EMULATOR_WEBHOOK_URL"),
+		"URL that receives signed WorkOS events (default $WORKOS_EMULATOR_WEBHOOK_URL; empty: no webhooks)")
+	webhookSecret := fs.String("webhook-secret", os.Getenv("WORKOS_EMULATOR_WEBHOOK_SECRET"),
+		"secret that signs the events (WorkOS-Signature); default $WORKOS_EMULATOR_WEBHOOK_SECRET")
+	webhookAttempts := fs.Int("webhook-attempts", workosemu.DefaultWebhookAttempts,
+		"POSTs per event, first try included (1: no retry)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -51,6 +59,9 @@ func run(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *webhookAttempts < 1 || *webhookAttempts > workosemu.MaxWebhookAttempts {
+		return fmt.Errorf("-webhook-attempts must be between 1 and %d", workosemu.MaxWebhookAttempts)
 	}
 	redirectURIs := splitList(*redirects)
 	if len(redirectURIs) == 0 {
@@ -71,10 +82,15 @@ func run(args []string) error {
 		StateDir:     *stateDir,
 		Issuer:       *issuer,
 		Logger:       logger,
+
+		WebhookURL:      *webhookURL,
+		WebhookSecret:   *webhookSecret,
+		WebhookAttempts: *webhookAttempts,
 	})
 	if err != nil {
 		return err
 	}
+	defer emu.Close()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -96,7 +112,7 @@ func run(args []string) error {
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("workos emulator listening", "url", "http://"+ln.Addr().String(), "client_id", *clientID,
 		"users", len(seed.Users), "organizations", len(seed.Organizations),
-		"redirect_uris", strings.Join(redirectURIs, ","), "kid", emu.KeyID())
+		"redirect_uris", strings.Join(redirectURIs, ","), "kid", emu.KeyID(), "webhook_url", *webhookURL)
 
 	select {
 	case err := <-errc:
