@@ -34,6 +34,9 @@ import (
 // The events' API is a stage URL without a custom domain: the issuer carries /Prod.
 var issuer = "https://" + gatewaytest.Default.Domain() + "/Prod"
 
+// webhookSecret signed events/webhook.json (a documentation value, never a real secret).
+const webhookSecret = "whsec_events_example"
+
 // answer is what a function returned for an event.
 type answer struct {
 	status int // for the authorizer: the status API Gateway would send (gatewaytest.Status)
@@ -96,6 +99,10 @@ var expectations = map[string]func(t *testing.T, a answer, v map[string]string){
 	"introspect": func(t *testing.T, a answer, _ map[string]string) {
 		want(t, a.status == 401 && strings.Contains(a.body, `"error":"invalid_client"`) && strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Basic"),
 			"401 invalid_client with a Basic challenge: a valid token without resource server credentials (RFC 7662 §2.1)", a)
+	},
+	"webhook": func(t *testing.T, a answer, _ map[string]string) {
+		// WorkOS "Validate the requests": a signature older than the tolerance is refused.
+		want(t, a.status == 401 && strings.Contains(a.body, `"error":"invalid_signature"`), "401 invalid_signature: a WorkOS event signed long ago (replay window)", a)
 	},
 }
 
@@ -238,7 +245,8 @@ func newHandlers(t *testing.T) *handlers {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	signIn := upstream.NewSignIn(cfg.WorkOSEndpoint, cfg.WorkOSAPIKey, cfg.WorkOSClientID, cfg.Endpoint(authserver.PathCallback))
 	srv := &authserver.Server{Config: cfg, Store: store.New(ddb, table), Keys: keys, SignIn: signIn, Log: log,
-		Minter: tokens.NewMinter(kmsClient, cfg.SigningKeyID, cfg.Issuer, cfg.AccessTokenTTL)}
+		Minter:   tokens.NewMinter(kmsClient, cfg.SigningKeyID, cfg.Issuer, cfg.AccessTokenTTL),
+		Webhooks: &authserver.Webhooks{Secret: webhookSecret}}
 
 	values, err := events.Tokens(ctx, func(at time.Time) *tokens.Minter {
 		return tokens.NewMinter(kmsClient, cfg.SigningKeyID, cfg.Issuer, cfg.AccessTokenTTL).WithClock(func() time.Time { return at })

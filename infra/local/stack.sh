@@ -125,8 +125,12 @@ table=authbridge-local
 alias=alias/authbridge-local-signing
 key_id=$("$RUN/bin/local-setup" -table "$table" -alias "$alias")
 
+# The emulator signs its events with the local webhook secret and posts them to the webhook
+# function, which gets the same secret below (WORKOS_WEBHOOK_SECRET, as WORKOS_API_KEY).
+webhook_secret=whsec_local_authbridge
 setsid "$RUN/bin/workos-emulator" -addr "127.0.0.1:$workos_port" -seed infra/workos-seed.json \
-  -redirect-uris "$issuer/api/ext/auth/callback" -state-dir "$ROOT/.run/workos-key" >"$RUN/workos.log" 2>&1 9>&- &
+  -redirect-uris "$issuer/api/ext/auth/callback" -state-dir "$ROOT/.run/workos-key" \
+  -webhook-url "$issuer/api/ext/auth/workos-webhook" -webhook-secret "$webhook_secret" >"$RUN/workos.log" 2>&1 9>&- &
 echo $! >"$RUN/workos.pid"
 
 # Function environment: the template's values, overridden for the local services
@@ -141,6 +145,8 @@ cat >"$RUN/env.json" <<JSON
   "WORKOS_CLIENT_ID": "client_local_authbridge",
   "WORKOS_API_KEY": "sk_test_local_authbridge",
   "WORKOS_API_KEY_SECRET_ARN": "",
+  "WORKOS_WEBHOOK_SECRET": "$webhook_secret",
+  "WORKOS_WEBHOOK_SECRET_ARN": "",
   "AWS_ENDPOINT_URL_DYNAMODB": "$AWS_ENDPOINT_URL_DYNAMODB",
   "AWS_ENDPOINT_URL_KMS": "$AWS_ENDPOINT_URL_KMS",
   "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
@@ -153,6 +159,7 @@ setsid "$RUN/bin/local-api" -template template.yaml -addr "127.0.0.1:$api_port" 
   -env-vars "$RUN/env.json" -param "Issuer=$issuer" -param "StageName=${stage:-Prod}" \
   -param "WorkOSClientId=client_local_authbridge" \
   -param "WorkOSApiKeySecretArn=arn:aws:secretsmanager:us-east-1:000000000000:secret:local" \
+  -param "WorkOSWebhookSecretArn=arn:aws:secretsmanager:us-east-1:000000000000:secret:local-webhook" \
   ${params[@]+"${params[@]/#/-param=}"} \
   -bin-dir "$RUN/bin/functions" -rie "$TOOLS/bin/aws-lambda-rie" >"$RUN/api.log" 2>&1 9>&- &
 echo $! >"$RUN/api.pid"

@@ -82,6 +82,9 @@ func loadScenarios() ([]scenario, error) {
 			"FrontDoor1Upstream": "https://crm.internal.example.com/mcp", "FrontDoor1Path": "mcp/crm",
 			"FrontDoor1Scopes": "mcp:tools crm:read", "FrontDoor1ToolScopes": "delete_contact=crm:write;export=crm:read crm:export",
 			"FrontDoor2Upstream": "https://tickets.example.net/api/mcp", "FrontDoorTimeoutMillis": "10000"}))},
+		// WorkOS webhooks on (issue 11: events cut access).
+		{name: "custom domain with WorkOS webhooks", params: with(merge(domain, map[string]string{
+			"WorkOSWebhookSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:authbridge/workos-webhook-AbCdEf"}))},
 		{name: "rotation 1 publish B", params: with(map[string]string{"SigningKeySlot": "A", "OtherSigningKey": "accepted"})},
 		{name: "rotation 2 sign with B", params: with(map[string]string{"SigningKeySlot": "B", "OtherSigningKey": "accepted"})},
 		{name: "rotation 3 retire A", params: with(map[string]string{"SigningKeySlot": "B", "OtherSigningKey": "none"})},

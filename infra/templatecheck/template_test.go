@@ -201,12 +201,18 @@ var allowedActions = map[string][]string{
 	"AuthorizeFunction":        {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
 	"ConsentFunction":          {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
 	"CallbackFunction":         {"dynamodb:DeleteItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
-	"TokenFunction":            {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Sign"},
+	"TokenFunction":            {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Sign", "secretsmanager:GetSecretValue"},
 	"RevokeFunction":           {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	"IntrospectFunction":       {"dynamodb:GetItem", "kms:GetPublicKey"},
 	"AuthorizerFunction":       {"kms:GetPublicKey"},
 	"McpFunction":              {"secretsmanager:GetSecretValue"},
+	// WorkOS events: the person's families (index Query, GetItem, UpdateItem), the event id
+	// claimed (PutItem) and released on failure (DeleteItem), the signing secret.
+	"WebhookFunction": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
 }
+
+// webhooksOffActions are the webhook function's permissions without WorkOSWebhookSecretArn.
+var webhooksOffActions = []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}
 
 // frontDoorAuthorizerActions are the authorizer's permissions when a front door is on.
 var frontDoorAuthorizerActions = []string{"kms:GetPublicKey", "kms:Sign"}
@@ -289,9 +295,13 @@ func TestLeastPrivilege(t *testing.T) {
 							t.Errorf("%s: %s on %q: KMS and DynamoDB actions must name the stack's own keys and table", id, a, r)
 						case service == "kms" && !keys[r]:
 							t.Errorf("%s: %s on %q, want one of the stack's signing keys %v", id, a, r, sam.Sorted(keys))
+						case service == "dynamodb" && a == "dynamodb:Query" && r == getAtt(t, s.t, "Table", "Arn")+"/index/"+store.FamiliesIndex:
+							// the families index: a person's grants (the webhook)
 						case service == "dynamodb" && r != getAtt(t, s.t, "Table", "Arn"):
 							t.Errorf("%s: %s on %q, want the stack's table", id, a, r)
-						case service == "secretsmanager" && r != s.t.Params["WorkOSApiKeySecretArn"]:
+						case service == "secretsmanager" && id == "WebhookFunction" && r != s.t.Params["WorkOSWebhookSecretArn"]:
+							t.Errorf("%s: %s on %q, want the WorkOS webhook secret", id, a, r)
+						case service == "secretsmanager" && id != "WebhookFunction" && r != s.t.Params["WorkOSApiKeySecretArn"]:
 							t.Errorf("%s: %s on %q, want the WorkOS API key secret", id, a, r)
 						}
 					}
@@ -308,6 +318,9 @@ func TestLeastPrivilege(t *testing.T) {
 			want, known := allowedActions[id]
 			if id == "AuthorizerFunction" && s.t.Conditions["AnyFrontDoor"] {
 				want = frontDoorAuthorizerActions // it signs each upstream's assertion
+			}
+			if id == "WebhookFunction" && !s.t.Conditions["WebhooksOn"] {
+				want = webhooksOffActions // no secret to read
 			}
 			if !known {
 				t.Errorf("%s: not in allowedActions; add its permissions there deliberately", id)

@@ -105,7 +105,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	// MCP authorization (confused deputy): ask the person before forwarding to WorkOS.
 	consent := store.ConsentRequest{Request: pending, BrowserHash: browserHash, Remembered: remembered, RedirectApproved: approved}
 	setBrowserCookie(w, browser, s.Config.ConsentTTL)
-	if !s.askConsent(w, r, client, consent) {
+	if !s.askConsent(w, r, client, consent, "") {
 		return
 	}
 	s.log().InfoContext(ctx, "consent requested", "outcome", "consent_page")
@@ -115,10 +115,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 // askConsent stores a consent request (with a fresh request id and CSRF token) and writes
 // the consent page; it reports whether the page was written (else an error page was). The
 // page is asked before sign-in (authorize) or, for a person other than the remembered one,
-// after it (callback: consent.SignedIn is set).
-func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, client store.Client, consent store.ConsentRequest) bool {
+// after it (callback: consent.SignedIn is set, and workosRefresh is their WorkOS refresh
+// token, kept sealed under the request id for the code the approval issues).
+func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, client store.Client, consent store.ConsentRequest, workosRefresh string) bool {
 	requestID, csrf := oauth.NewOpaque("abr_"), oauth.NewOpaque("abx_")
 	consent.CSRFHash = oauth.HashSecret(csrf)
+	consent.SealedUpstream = sealUpstream(requestID, consent.Request.ClientID, workosRefresh)
 	consent.ExpiresAt = s.now().Add(pendingTTL)
 	if err := s.Store.PutConsentRequest(r.Context(), oauth.HashSecret(requestID), consent); err != nil {
 		s.unavailablePage(w, r, err)

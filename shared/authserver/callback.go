@@ -107,15 +107,15 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	default:
 		// Another person than the one who consented in this browser: no code without their
 		// own consent, asked here now that they are known (MCP authorization).
-		s.askConsentAfterSignIn(w, r, browserHash, req, user)
+		s.askConsentAfterSignIn(w, r, browserHash, req, user, id.RefreshToken)
 		return
 	}
-	s.issueCode(w, r, req, user, http.StatusFound)
+	s.issueCode(w, r, req, user, id.RefreshToken, http.StatusFound)
 }
 
 // askConsentAfterSignIn shows the consent page to a signed-in person whose consent is not
 // on record; approving it issues the code (consent endpoint).
-func (s *Server) askConsentAfterSignIn(w http.ResponseWriter, r *http.Request, browserHash []byte, req store.AuthRequest, user store.User) {
+func (s *Server) askConsentAfterSignIn(w http.ResponseWriter, r *http.Request, browserHash []byte, req store.AuthRequest, user store.User, workosRefresh string) {
 	client, err := s.Store.GetClient(r.Context(), req.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
 		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("the application is no longer registered"))
@@ -126,21 +126,24 @@ func (s *Server) askConsentAfterSignIn(w http.ResponseWriter, r *http.Request, b
 	}
 	// The redirect URI was approved: the consent page is skipped only for approved ones.
 	consent := store.ConsentRequest{Request: req, BrowserHash: browserHash, RedirectApproved: true, SignedIn: user}
-	if s.askConsent(w, r, client, consent) {
+	if s.askConsent(w, r, client, consent, workosRefresh) {
 		s.log().InfoContext(r.Context(), "consent requested after sign-in", "outcome", "consent_page")
 	}
 }
 
 // issueCode stores an authorization code for the signed-in person and sends the browser
-// back to the client with it (RFC 6749 §4.1.2, RFC 9207 iss).
-func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req store.AuthRequest, user store.User, status int) {
+// back to the client with it (RFC 6749 §4.1.2, RFC 9207 iss). The person's WorkOS refresh
+// token goes on the code sealed under the code itself, the family id bound
+// (docs/decisions.md "Refresh follows the WorkOS session").
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req store.AuthRequest, user store.User, workosRefresh string, status int) {
 	ctx := r.Context()
-	authCode := oauth.NewOpaque(oauth.PrefixCode)
+	authCode, familyID := oauth.NewOpaque(oauth.PrefixCode), oauth.NewOpaque("abf_")
 	err := s.Store.PutCode(ctx, oauth.HashSecret(authCode), store.Code{
-		Request:   req,
-		User:      user,
-		FamilyID:  oauth.NewOpaque("abf_"),
-		ExpiresAt: s.now().Add(s.Config.CodeTTL),
+		Request:        req,
+		User:           user,
+		FamilyID:       familyID,
+		ExpiresAt:      s.now().Add(s.Config.CodeTTL),
+		SealedUpstream: sealUpstream(authCode, familyID, workosRefresh),
 	})
 	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {

@@ -86,7 +86,9 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		if !s.rememberConsent(w, r, browserHash, req, pending.SignedIn.ID, pending.Remembered, pending.RedirectApproved) {
 			return
 		}
-		s.issueCode(w, r, req, pending.SignedIn, http.StatusSeeOther)
+		// Their WorkOS refresh token was sealed under this request's id (askConsent).
+		workosRefresh, _ := openUpstream(requestID, req.ClientID, pending.SealedUpstream)
+		s.issueCode(w, r, req, pending.SignedIn, workosRefresh, http.StatusSeeOther)
 		return
 	}
 	// Asked before sign-in: the consent is recorded at the callback, for whoever signs in.

@@ -49,6 +49,8 @@ const (
 	NeedMinter Dependency = "Minter" // the KMS access-token minter
 	NeedKeys   Dependency = "Keys"   // the accepted public keys, at least one
 	NeedSignIn Dependency = "SignIn" // the WorkOS AuthKit client
+	// the WorkOS webhook configuration; its Secret may be empty (webhooks off, 404)
+	NeedWebhooks Dependency = "Webhooks"
 )
 
 // The endpoints table. Adding an endpoint: its entry here (and in Endpoints), its handler,
@@ -91,7 +93,8 @@ var (
 	}
 	TokenEndpoint = Endpoint{
 		Function: "token", Paths: []string{PathToken, "/token"},
-		Methods: []string{http.MethodPost}, CORS: true, Needs: []Dependency{NeedStore, NeedMinter},
+		// SignIn: a refresh follows the person's WorkOS session (one WorkOS refresh).
+		Methods: []string{http.MethodPost}, CORS: true, Needs: []Dependency{NeedStore, NeedMinter, NeedSignIn},
 		handler: (*Server).tokenHandler,
 	}
 	RevokeEndpoint = Endpoint{
@@ -106,6 +109,13 @@ var (
 		Methods: []string{http.MethodPost}, Needs: []Dependency{NeedStore, NeedKeys},
 		handler: (*Server).introspectHandler,
 	}
+	// WebhookEndpoint receives WorkOS's signed events (user deleted, membership ended,
+	// session revoked) and revokes the grants they end; server to server, so no CORS.
+	WebhookEndpoint = Endpoint{
+		Function: "webhook", Paths: []string{PathWebhook},
+		Methods: []string{http.MethodPost}, Needs: []Dependency{NeedStore, NeedWebhooks},
+		handler: (*Server).webhookHandler,
+	}
 )
 
 // Endpoints returns every OAuth endpoint, in the order of the request flow.
@@ -113,7 +123,7 @@ func Endpoints() []Endpoint {
 	return []Endpoint{
 		ResourceMetadataEndpoint, ServerMetadataEndpoint, JWKSEndpoint, RegisterEndpoint,
 		AuthorizeEndpoint, ConsentEndpoint, CallbackEndpoint, TokenEndpoint, RevokeEndpoint,
-		IntrospectEndpoint,
+		IntrospectEndpoint, WebhookEndpoint,
 	}
 }
 
@@ -177,6 +187,9 @@ func (s *Server) onlyNeeds(e Endpoint) *Server {
 	if !slices.Contains(e.Needs, NeedSignIn) {
 		c.SignIn = nil
 	}
+	if !slices.Contains(e.Needs, NeedWebhooks) {
+		c.Webhooks = nil
+	}
 	return &c
 }
 
@@ -190,6 +203,8 @@ func (s *Server) has(d Dependency) bool {
 		return s.Minter != nil
 	case NeedKeys:
 		return len(s.Keys.KeyIDs()) > 0
+	case NeedWebhooks:
+		return s.Webhooks != nil
 	case NeedSignIn:
 		if s.SignIn == nil {
 			return false

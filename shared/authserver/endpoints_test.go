@@ -61,6 +61,8 @@ func without(t *testing.T, s authserver.Server, d authserver.Dependency) *authse
 		s.Keys = nil
 	case authserver.NeedSignIn:
 		s.SignIn = nil
+	case authserver.NeedWebhooks:
+		s.Webhooks = nil
 	default:
 		t.Fatalf("dependency %s: teach this test to remove it", d)
 	}

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,12 +43,20 @@ type stack struct {
 	DB     *dynamodb.Client // the DynamoDB Local client, to inspect Table directly
 	Table  string
 	clock  *testClock
+	// WorkOS is the emulator's URL; WorkOSDown, while set, makes it drop every connection
+	// unanswered (an outage as the WorkOS client sees one).
+	WorkOS     string
+	WorkOSDown *atomic.Bool
 }
 
 // envStage is a test-only key of newStack's env (config never reads it): the stack is
 // served under this path prefix, stripped before the handler as API Gateway strips its
 // stage, and ISSUER becomes <server URL><stage>. Requests outside it get API Gateway's 403.
 const envStage = "test:stage"
+
+// envWebhooks is a test-only key of newStack's env: when set, the WorkOS emulator sends its
+// signed events to the stack's webhook endpoint.
+const envWebhooks = "test:webhooks"
 
 type testClock struct{ offset time.Duration }
 
@@ -91,14 +100,29 @@ func newStack(t *testing.T, env map[string]string) *stack {
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	emu, err := workosemu.New(workosemu.Options{
+	opts := workosemu.Options{
 		ClientID: workosemu.DefaultClientID, APIKey: workosemu.DefaultAPIKey,
 		RedirectURIs: []string{issuer + authserver.PathCallback}, Seed: seed, StateDir: t.TempDir(),
-	})
+	}
+	if env[envWebhooks] != "" {
+		// The emulator signs its events with the stack's secret and posts them to the stack.
+		opts.WebhookURL, opts.WebhookSecret = issuer+authserver.PathWebhook, testWebhookSecret
+	}
+	emu, err := workosemu.New(opts)
 	if err != nil {
 		t.Fatalf("emulator: %v", err)
 	}
-	workos := httptest.NewServer(emu)
+	t.Cleanup(func() { _ = emu.Close() })
+	workosDown := &atomic.Bool{}
+	workos := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if workosDown.Load() {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		emu.ServeHTTP(w, r)
+	}))
 	t.Cleanup(workos.Close)
 
 	vars := map[string]string{"ISSUER": issuer, "TABLE_NAME": table, "SIGNING_KEY_ID": keyID, "WORKOS_ENDPOINT": workos.URL}
@@ -124,11 +148,14 @@ func newStack(t *testing.T, env map[string]string) *stack {
 		SignIn: upstream.NewSignIn(workos.URL, workosemu.DefaultAPIKey, workosemu.DefaultClientID, issuer+authserver.PathCallback),
 		Log:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    clock.now,
+		// The WorkOS webhook endpoint, its events signed with this secret (conformance_webhook_test.go).
+		Webhooks: &authserver.Webhooks{Secret: testWebhookSecret},
 	}
 	if handler, err = srv.Routes(); err != nil {
 		t.Fatalf("routes: %v", err)
 	}
-	return &stack{Issuer: issuer, Server: srv, Store: st, Keys: keys, Logs: logs, DB: ddb, Table: table, clock: clock}
+	return &stack{Issuer: issuer, Server: srv, Store: st, Keys: keys, Logs: logs, DB: ddb, Table: table, clock: clock,
+		WorkOS: workos.URL, WorkOSDown: workosDown}
 }
 
 // browser is a person's browser: it keeps cookies and does not follow redirects, so the

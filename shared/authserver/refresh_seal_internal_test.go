@@ -37,3 +37,31 @@ func TestRefreshSuccessorSealedForThePredecessorOnly(t *testing.T) {
 		}
 	}
 }
+
+// The WorkOS refresh token kept on a code or a refresh token opens only with that secret and
+// family (docs/decisions.md "Refresh follows the WorkOS session"), and under its own key: a
+// value sealed as a successor does not open as a WorkOS token, nor the reverse.
+func TestWorkOSRefreshTokenSealedForItsHolderOnly(t *testing.T) {
+	holder, workos := oauth.NewOpaque(oauth.PrefixRefreshToken), "wos_rt_0123456789abcdefghij"
+	sealed := sealUpstream(holder, "fam-1", workos)
+	if bytes.Contains(sealed, []byte(workos)) {
+		t.Fatal("the sealed WorkOS token contains it in the clear")
+	}
+	if got, ok := openUpstream(holder, "fam-1", sealed); !ok || got != workos {
+		t.Fatalf("open with the holder: %v", ok)
+	}
+	if sealUpstream(holder, "fam-1", "") != nil {
+		t.Fatal("nothing to seal must give nothing")
+	}
+	for name, try := range map[string]func() (string, bool){
+		"another holder":      func() (string, bool) { return openUpstream(oauth.NewOpaque(oauth.PrefixRefreshToken), "fam-1", sealed) },
+		"another family":      func() (string, bool) { return openUpstream(holder, "fam-2", sealed) },
+		"opened as successor": func() (string, bool) { return openSuccessor(holder, "fam-1", sealed) },
+		"successor as WorkOS": func() (string, bool) { return openUpstream(holder, "fam-1", sealSuccessor(holder, "fam-1", workos)) },
+		"nothing sealed":      func() (string, bool) { return openUpstream(holder, "fam-1", nil) },
+	} {
+		if got, ok := try(); ok || got != "" {
+			t.Errorf("%s: opened (%v), want nothing", name, ok)
+		}
+	}
+}

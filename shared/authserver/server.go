@@ -24,6 +24,9 @@ import (
 type SignIn interface {
 	AuthorizationURL(state, codeChallenge string) (string, error)
 	Authenticate(ctx context.Context, code, verifier, ipAddress, userAgent string) (upstream.Identity, error)
+	// Refresh exchanges the person's WorkOS refresh token for their current identity and
+	// WorkOS's next refresh token; upstream.ErrSessionEnded when WorkOS refuses it.
+	Refresh(ctx context.Context, refreshToken, organizationID string) (upstream.Identity, error)
 }
 
 // Server holds the dependencies of the OAuth endpoints. A function sets only what its
@@ -35,6 +38,8 @@ type Server struct {
 	Minter *tokens.Minter
 	Keys   *tokens.KeySet
 	SignIn SignIn
+	// Webhooks is the WorkOS webhook endpoint's configuration (webhook.go).
+	Webhooks *Webhooks
 	// Log receives the endpoints' log lines. Built with obs.NewHandler, every line carries
 	// the request id, route, client_id and outcome (obs.Scope wraps each handler).
 	Log *slog.Logger
@@ -73,6 +78,7 @@ const (
 	PathToken      = "/api/ext/auth/token"
 	PathRevoke     = "/api/ext/auth/revoke"
 	PathIntrospect = "/api/ext/auth/introspect"
+	PathWebhook    = "/api/ext/auth/workos-webhook"
 	PathJWKS       = "/.well-known/jwks.json"
 	PathPRM        = "/.well-known/oauth-protected-resource"
 	PathASMetadata = "/.well-known/oauth-authorization-server"

@@ -19,6 +19,7 @@ import (
 	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/tokens"
+	"github.com/authbridge/authbridge/shared/upstream"
 	"github.com/authbridge/authbridge/shared/web"
 )
 
@@ -91,6 +92,9 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, clientID str
 		level = s.log().ErrorContext
 	}
 	level(r.Context(), "token request refused", "client_id", clientID, "outcome", e.Code, "reason", e.Description)
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterSeconds) // RFC 9110 §10.2.3: when to try again
+	}
 	web.OAuthError(w, e)
 }
 
@@ -154,6 +158,13 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 			return tokenResponse{}, oauth.ErrInvalidTarget("resource does not match the authorization request")
 		}
 	}
+	// The person's WorkOS refresh token, sealed under the code at the callback, goes on to the
+	// family sealed under its first refresh token (docs/decisions.md "Refresh follows the
+	// WorkOS session"). A code stored before WorkOS tokens were kept has none.
+	workosRefresh, opened := openUpstream(code, stored.FamilyID, stored.SealedUpstream)
+	if len(stored.SealedUpstream) > 0 && !opened {
+		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid")
+	}
 
 	if _, err := s.Store.RedeemCode(ctx, codeHash); errors.Is(err, store.ErrConsumed) {
 		s.revokeReplayed(ctx, oauth.GrantAuthorizationCode, stored.FamilyID)
@@ -174,7 +185,7 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 		refresh := oauth.NewOpaque(oauth.PrefixRefreshToken)
 		family := store.Family{ID: stored.FamilyID, ClientID: client.ID, ExpiresAt: now.Add(s.Config.RefreshTokenTTL)}
 		rt := store.RefreshToken{FamilyID: family.ID, ClientID: client.ID, Scope: req.Scope, Resource: req.Resource,
-			User: stored.User, IssuedAt: now, ExpiresAt: family.ExpiresAt}
+			User: stored.User, IssuedAt: now, ExpiresAt: family.ExpiresAt, SealedUpstream: sealUpstream(refresh, family.ID, workosRefresh)}
 		if err := s.Store.IssueFamily(ctx, family, oauth.HashSecret(refresh), rt); errors.Is(err, store.ErrExists) {
 			// A replay of this code revoked the family while this exchange was in flight.
 			return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
@@ -244,7 +255,23 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 		return s.refreshResponse(ctx, client, rt, scope, next)
 	}
 
-	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.FamilyID, rt.User)
+	// The grant lives only as long as the person's WorkOS session: one WorkOS refresh, whose
+	// rotated token travels on with the successor (docs/decisions.md "Refresh follows the
+	// WorkOS session"). A family issued before WorkOS tokens were kept has none: not asked.
+	user, workosNext := rt.User, ""
+	if len(rt.SealedUpstream) > 0 {
+		var raced *tokenResponse
+		var ferr *oauth.Error
+		user, workosNext, raced, ferr = s.followSession(ctx, client, presented, oldHash, rt, scope)
+		if ferr != nil {
+			return tokenResponse{}, ferr
+		}
+		if raced != nil {
+			return *raced, nil
+		}
+	}
+
+	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.FamilyID, user)
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}
@@ -254,6 +281,7 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 	nextRT := rt
 	nextRT.IssuedAt, nextRT.RotatedAt, nextRT.SealedSuccessor = s.now(), time.Time{}, nil
 	nextRT.SealedForPredecessor = sealSuccessor(presented, rt.FamilyID, next)
+	nextRT.User, nextRT.SealedUpstream = user, sealUpstream(next, rt.FamilyID, workosNext)
 	for attempt := 0; ; attempt++ {
 		rotateErr := s.Store.RotateRefreshToken(ctx, oldHash, oauth.HashSecret(next), nextRT)
 		switch {
@@ -292,6 +320,101 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 		}
 	}
 }
+
+// followSession refreshes the person's WorkOS session with the WorkOS refresh token sealed
+// on rt (opened with presented) and returns the person as WorkOS now sees them and WorkOS's
+// new refresh token. WorkOS refusing (the session ended, the user or the membership removed)
+// revokes the family: invalid_grant. WorkOS unreachable: temporarily_unavailable, nothing
+// written, and the same refresh token works once WorkOS answers again. A refusal caused by
+// a concurrent refresh of the same token, which spent the WorkOS token first, is answered
+// with that refresh's successor (raced) within the grace window, as in refresh.
+func (s *Server) followSession(ctx context.Context, client store.Client, presented string, oldHash []byte, rt store.RefreshToken, scope oauth.Scope) (user store.User, workosNext string, raced *tokenResponse, oerr *oauth.Error) {
+	workosRefresh, ok := openUpstream(presented, rt.FamilyID, rt.SealedUpstream)
+	if !ok {
+		s.endFamily(ctx, rt.FamilyID, "upstream_unreadable", "the WorkOS refresh token of the grant could not be opened")
+		return user, "", nil, oauth.ErrInvalidGrant("the sign-in behind this refresh token could not be verified: sign in again")
+	}
+	id, err := s.SignIn.Refresh(ctx, workosRefresh, rt.User.OrganizationID)
+	switch {
+	case errors.Is(err, upstream.ErrSessionEnded):
+		if resp, handled, oerr := s.concurrentRotation(ctx, client, presented, oldHash, scope); handled {
+			return user, "", resp, oerr
+		}
+		// err names WorkOS's status and error code only (upstream keeps WorkOS's text out).
+		s.endFamily(ctx, rt.FamilyID, "upstream_session_ended", err.Error())
+		return user, "", nil, oauth.ErrInvalidGrant("the WorkOS session behind this grant has ended (signed out, revoked, or the user or membership removed): sign in again")
+	case err != nil:
+		s.log().ErrorContext(ctx, "workos refresh failed", "outcome", "upstream_error", "error", err.Error())
+		s.Metrics.Count(ctx, obs.WorkOSErrors)
+		return user, "", nil, oauth.ErrTemporarilyUnavailable("the identity provider is unavailable, try again")
+	case id.UserID != rt.User.ID:
+		s.endFamily(ctx, rt.FamilyID, "upstream_other_user", "WorkOS answered for another user")
+		return user, "", nil, oauth.ErrInvalidGrant("the WorkOS session behind this grant belongs to someone else: sign in again")
+	}
+	user = rt.User
+	user.OrganizationID = id.OrganizationID // WorkOS's answer: the session's organization now
+	if id.SessionID != "" {
+		user.SessionID = id.SessionID
+	}
+	return user, id.RefreshToken, nil, nil
+}
+
+// endFamily revokes a family whose WorkOS session has ended. reason is fit for the logs (no
+// secret): it is logged, the family id is not.
+func (s *Server) endFamily(ctx context.Context, familyID, outcome, reason string) {
+	if err := s.Store.RevokeFamily(ctx, familyID); err != nil {
+		// The WorkOS token is spent or unusable: the family cannot refresh again anyway.
+		s.log().ErrorContext(ctx, "workos session ended: token family could not be revoked", "outcome", "revoke_failed", "reason", reason, "error", err.Error())
+		return
+	}
+	s.log().InfoContext(ctx, "workos session ended: token family revoked", "outcome", outcome, "reason", reason)
+}
+
+// concurrentRotation waits briefly for a concurrent refresh of the same token (the one whose
+// WorkOS refresh spent the WorkOS token) to finish its rotation. Rotated within the grace
+// window: its successor is this request's answer (handled). Not rotated in time, or rotated
+// outside the window: not handled, the caller treats WorkOS's refusal as the session's end.
+func (s *Server) concurrentRotation(ctx context.Context, client store.Client, presented string, oldHash []byte, scope oauth.Scope) (*tokenResponse, bool, *oauth.Error) {
+	deadline := time.Now().Add(concurrentRotationWait)
+	for {
+		again, err := s.Store.GetRefreshToken(ctx, oldHash)
+		if err != nil {
+			return nil, false, nil
+		}
+		if !again.RotatedAt.IsZero() {
+			if !s.withinReuseGrace(again) {
+				return nil, false, nil
+			}
+			next, oerr := s.refreshSuccessor(ctx, presented, again)
+			if oerr != nil {
+				return nil, true, oerr
+			}
+			resp, oerr := s.refreshResponse(ctx, client, again, scope, next)
+			if oerr != nil {
+				return nil, true, oerr
+			}
+			return &resp, true, nil
+		}
+		if !time.Now().Before(deadline) || s.Config.RefreshReuseGrace <= 0 {
+			return nil, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, nil
+		case <-time.After(concurrentRotationPoll):
+		}
+	}
+}
+
+// concurrentRotationWait bounds how long a refresh refused by WorkOS waits for a concurrent
+// refresh of the same token to rotate it; only refusals wait.
+const (
+	concurrentRotationWait = time.Second
+	concurrentRotationPoll = 100 * time.Millisecond
+)
+
+// retryAfterSeconds is the Retry-After of the token endpoint's 503 answers.
+const retryAfterSeconds = "5"
 
 // maxRotationAttempts bounds the rotations one refresh request tries while concurrent
 // transactions that did not rotate the token keep cancelling its own.
@@ -360,28 +483,62 @@ func (s *Server) refreshResponse(ctx context.Context, client store.Client, rt st
 // table, which keeps only SHA-256 hashes of refresh tokens, reveals nothing. The family id
 // is bound as additional data.
 func sealSuccessor(presented, familyID, successor string) []byte {
-	aead := successorAEAD(presented)
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return aead.Seal(nonce, nonce, []byte(successor), []byte(familyID))
+	return sealFor(presented, labelSuccessor, familyID, successor)
 }
 
 // openSuccessor reverses sealSuccessor; false when sealed is missing or was not sealed for
 // presented and familyID.
 func openSuccessor(presented, familyID string, sealed []byte) (string, bool) {
-	aead := successorAEAD(presented)
+	return openWith(presented, labelSuccessor, familyID, sealed)
+}
+
+// sealUpstream encrypts the person's WorkOS refresh token for the holder of secret (the
+// authorization code, the consent request id, or the Authbridge refresh token it travels
+// with), as sealSuccessor does, with its own key label; bound is the additional data (the
+// family id, or the consent request's client id). Nothing to seal gives nil.
+func sealUpstream(secret, bound, workosRefresh string) []byte {
+	if workosRefresh == "" {
+		return nil
+	}
+	return sealFor(secret, labelUpstream, bound, workosRefresh)
+}
+
+// openUpstream reverses sealUpstream; false when sealed is missing or was not sealed for
+// secret and bound.
+func openUpstream(secret, bound string, sealed []byte) (string, bool) {
+	return openWith(secret, labelUpstream, bound, sealed)
+}
+
+// The HKDF labels of the sealed values: one key per secret and purpose.
+const (
+	labelSuccessor = "authbridge refresh token successor"
+	labelUpstream  = "authbridge workos refresh token"
+)
+
+// sealFor encrypts plain (AES-256-GCM, random nonce first) under the key derived from secret
+// with label, binding ad.
+func sealFor(secret, label, ad, plain string) []byte {
+	aead := secretAEAD(secret, label)
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, []byte(plain), []byte(ad))
+}
+
+// openWith reverses sealFor; false when sealed is missing or was sealed otherwise.
+func openWith(secret, label, ad string, sealed []byte) (string, bool) {
+	aead := secretAEAD(secret, label)
 	if len(sealed) < aead.NonceSize() {
 		return "", false
 	}
-	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(familyID))
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(ad))
 	return string(plain), err == nil
 }
 
-// successorAEAD derives the key with HKDF-SHA-256 from the token's 256 random bits, with its
+// secretAEAD derives the key with HKDF-SHA-256 from the secret's 256 random bits, with its
 // own label: a key that differs from the SHA-256 hash the table is keyed by.
-func successorAEAD(presented string) cipher.AEAD {
-	key, _ := hkdf.Key(sha256.New, []byte(presented), nil, "authbridge refresh token successor", 32) // 32 bytes never fails
-	block, _ := aes.NewCipher(key)                                                                   // a 32-byte key never fails
+func secretAEAD(secret, label string) cipher.AEAD {
+	key, _ := hkdf.Key(sha256.New, []byte(secret), nil, label, 32) // 32 bytes never fails
+	block, _ := aes.NewCipher(key)                                 // a 32-byte key never fails
 	aead, _ := cipher.NewGCM(block)
 	return aead
 }

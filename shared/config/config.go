@@ -49,6 +49,10 @@ type Config struct {
 	WorkOSClientID        string // WORKOS_CLIENT_ID
 	WorkOSAPIKey          string // WORKOS_API_KEY: local development only
 	WorkOSAPIKeySecretARN string // WORKOS_API_KEY_SECRET_ARN: Secrets Manager secret holding the key (AWS)
+
+	// The WorkOS webhook signing secret (the webhook function); both empty: webhooks are off.
+	WorkOSWebhookSecret          string // WORKOS_WEBHOOK_SECRET: local development only
+	WorkOSWebhookSecretSecretARN string // WORKOS_WEBHOOK_SECRET_ARN: Secrets Manager secret holding it (AWS)
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -64,6 +68,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		WorkOSClientID:        getenv("WORKOS_CLIENT_ID"),
 		WorkOSAPIKey:          getenv("WORKOS_API_KEY"),
 		WorkOSAPIKeySecretARN: getenv("WORKOS_API_KEY_SECRET_ARN"),
+
+		WorkOSWebhookSecret:          getenv("WORKOS_WEBHOOK_SECRET"),
+		WorkOSWebhookSecretSecretARN: getenv("WORKOS_WEBHOOK_SECRET_ARN"),
 	}
 	var errs []string
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }

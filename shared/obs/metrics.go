@@ -28,6 +28,7 @@ const (
 	DynamoDBLatency         = "DynamoDBLatency"           // Milliseconds, Operation; every DynamoDB call, retries included
 	AuthorizerAllow         = "AuthorizerAllow"           // Count; authorizer: the request may call the MCP route
 	AuthorizerDeny          = "AuthorizerDeny"            // Count, Reason; authorizer: 401 or 403
+	GrantsRevoked           = "GrantsRevoked"             // Count, Cause; webhook: token families revoked
 )
 
 // Dimension names.
@@ -36,6 +37,7 @@ const (
 	DimGrant     = "Grant"     // authorization_code or refresh_token
 	DimReason    = "Reason"    // a short fixed word: consent_denied, expired_token, …
 	DimOperation = "Operation" // the AWS API operation: GetItem, TransactWriteItems, …
+	DimCause     = "Cause"     // why grants were revoked: webhook
 )
 
 // Reasons of AuthorizationsDenied.
@@ -43,6 +45,11 @@ const (
 	ReasonConsentDenied    = "consent_denied"    // the person pressed Deny on the consent page
 	ReasonUpstreamDenied   = "upstream_denied"   // WorkOS returned access_denied (sign-in cancelled)
 	ReasonUpstreamRejected = "upstream_rejected" // WorkOS refused the code exchange (expired, reused)
+)
+
+// Causes of GrantsRevoked.
+const (
+	CauseWebhook = "webhook" // a signed WorkOS event (user deleted, membership ended, session revoked)
 )
 
 // Units (CloudWatch StandardUnit values).
@@ -63,6 +70,9 @@ func Reason(reason string) Dim { return Dim{DimReason, reason} }
 
 // Operation is the Operation dimension.
 func Operation(op string) Dim { return Dim{DimOperation, op} }
+
+// Cause is the Cause dimension (GrantsRevoked).
+func Cause(cause string) Dim { return Dim{DimCause, cause} }
 
 // Metrics writes CloudWatch Embedded Metric Format lines, one per event. It is safe for
 // concurrent use. A nil *Metrics discards every event.
@@ -93,6 +103,11 @@ func (m *Metrics) WithClock(now func() time.Time) *Metrics {
 // Count records one occurrence of the metric name.
 func (m *Metrics) Count(ctx context.Context, name string, dims ...Dim) {
 	m.put(ctx, name, UnitCount, 1, dims)
+}
+
+// Add records n occurrences of the metric name at once (n may be 0: nothing happened).
+func (m *Metrics) Add(ctx context.Context, name string, n int, dims ...Dim) {
+	m.put(ctx, name, UnitCount, float64(n), dims)
 }
 
 // Latency records a duration, in milliseconds, for the metric name.

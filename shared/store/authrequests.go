@@ -21,8 +21,11 @@ type ConsentRequest struct {
 	RedirectApproved bool
 	// SignedIn is the person WorkOS verified, for a consent asked after sign-in (another
 	// person than the remembered one); zero for a consent asked before sign-in.
-	SignedIn  User
-	ExpiresAt time.Time
+	SignedIn User
+	// SealedUpstream is SignedIn's WorkOS refresh token, encrypted by the caller under a key
+	// derived from the request id's plaintext; empty for a consent asked before sign-in.
+	SealedUpstream []byte
+	ExpiresAt      time.Time
 }
 
 // PutConsentRequest stores a new consent request; ErrExists if the id is taken.
@@ -48,6 +51,7 @@ func (s *Store) PutConsentRequest(ctx context.Context, idHash []byte, r ConsentR
 		it["redirect_approved"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
 	putUser(it, r.SignedIn)
+	putB(it, attrSealedUpstream, r.SealedUpstream)
 	putTime(it, attrExpiresAt, r.ExpiresAt)
 	return s.create(ctx, it)
 }
@@ -85,6 +89,7 @@ func consentRequestOf(it item) ConsentRequest {
 		Remembered:       getRemembered(it),
 		RedirectApproved: getBool(it, "redirect_approved"),
 		SignedIn:         getUser(it),
+		SealedUpstream:   getB(it, attrSealedUpstream),
 		ExpiresAt:        getTime(it, attrExpiresAt),
 	}
 }

@@ -19,6 +19,9 @@ type Code struct {
 	FamilyID  string // refresh token family the code's exchange creates; revoked on replay
 	ExpiresAt time.Time
 	UsedAt    time.Time // set by RedeemCode; ignored by PutCode
+	// SealedUpstream is the person's WorkOS refresh token, encrypted by the caller under a
+	// key derived from the code's plaintext (the table keeps only the code's hash).
+	SealedUpstream []byte
 }
 
 // PutCode stores a new, unused code; ErrExists if the hash is taken. FamilyID may be
@@ -38,6 +41,7 @@ func (s *Store) PutCode(ctx context.Context, codeHash []byte, c Code) error {
 	putUser(it, c.User)
 	putS(it, "family_id", c.FamilyID)
 	putTime(it, attrExpiresAt, c.ExpiresAt)
+	putB(it, attrSealedUpstream, c.SealedUpstream)
 	return s.create(ctx, it)
 }
 
@@ -103,5 +107,7 @@ func codeOf(it item) Code {
 		FamilyID:  getS(it, "family_id"),
 		ExpiresAt: getTime(it, attrExpiresAt),
 		UsedAt:    getTime(it, "used_at"),
+
+		SealedUpstream: getB(it, attrSealedUpstream),
 	}
 }

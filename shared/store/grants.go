@@ -151,6 +151,7 @@ func familyOf(id string, it item) Family {
 		ExpiresAt:  getTime(it, attrExpiresAt),
 		UserID:     getS(it, attrFamilyUser),
 		OrgID:      getS(it, "org_id"),
+		SessionID:  getS(it, "session_id"),
 		Scope:      getS(it, "scope"),
 		Resource:   getS(it, "resource"),
 		CreatedAt:  getTime(it, "created_at"),

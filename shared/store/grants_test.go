@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func issueFor(t *testing.T, e *env, id, clientID string, u User) Family {
 	mustOK(t, "IssueFamily "+id, e.store.IssueFamily(e.ctx, Family{ID: id, ClientID: clientID, ExpiresAt: exp}, hash(id+"-rt"), rt))
 	now := e.clock.now()
 	return Family{ID: id, ClientID: clientID, ExpiresAt: exp, UserID: u.ID, OrgID: u.OrganizationID,
-		Scope: rt.Scope, Resource: rt.Resource, CreatedAt: now, LastUsedAt: now}
+		SessionID: u.SessionID, Scope: rt.Scope, Resource: rt.Resource, CreatedAt: now, LastUsedAt: now}
 }
 
 func familyIDs(fs []Family) []string {
@@ -163,4 +164,32 @@ func TestDeleteClient(t *testing.T) {
 	}
 	_, err = e.store.DeleteClient(e.ctx, "")
 	mustErr(t, "DeleteClient without id", err, ErrInvalid)
+}
+
+// The family keeps the WorkOS session of its sign-in (the code's user), so that a
+// session.revoked webhook finds the grants of that session.
+func TestFamilyKeepsTheWorkOSSession(t *testing.T) {
+	e := newEnv(t)
+	f := issueFor(t, e, "fam-s", "client-1", testUser)
+	got, err := e.store.Families(e.ctx, GrantFilter{UserID: testUser.ID})
+	mustOK(t, "Families", err)
+	if len(got) != 1 || got[0].SessionID == "" || got[0].SessionID != f.SessionID {
+		t.Fatalf("got %+v, want session %q", got, testUser.SessionID)
+	}
+}
+
+// A WorkOS event id is claimed once (ClaimWebhookEvent: ErrExists the second time, so a
+// redelivery acts on nothing), and can be claimed again once released after a failure.
+func TestWebhookEventClaimedOnce(t *testing.T) {
+	e := newEnv(t)
+	exp := e.clock.now().Add(time.Hour)
+	mustOK(t, "first claim", e.store.ClaimWebhookEvent(e.ctx, "event_01", exp))
+	if err := e.store.ClaimWebhookEvent(e.ctx, "event_01", exp); !errors.Is(err, ErrExists) {
+		t.Fatalf("second claim: %v, want ErrExists", err)
+	}
+	mustOK(t, "release", e.store.ReleaseWebhookEvent(e.ctx, "event_01"))
+	mustOK(t, "claim after release", e.store.ClaimWebhookEvent(e.ctx, "event_01", exp))
+	if err := e.store.ClaimWebhookEvent(e.ctx, "", exp); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty id: %v, want ErrInvalid", err)
+	}
 }

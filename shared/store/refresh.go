@@ -24,8 +24,11 @@ type Family struct {
 	// family's first token, so that an operator can find a person's or an organization's
 	// grants (grants.go); a family written before they were stored has none of them.
 	UserID, OrgID, Scope, Resource string
-	CreatedAt                      time.Time
-	LastUsedAt                     time.Time // the latest rotation, or CreatedAt
+	// SessionID is the WorkOS session the family was issued from (the code's user), so that
+	// a session.revoked webhook finds its families; empty on families written before.
+	SessionID  string
+	CreatedAt  time.Time
+	LastUsedAt time.Time // the latest rotation, or CreatedAt
 }
 
 // RefreshToken is a refresh token, keyed by its hash. Rotated tokens are kept (RotatedAt
@@ -44,6 +47,10 @@ type RefreshToken struct {
 	// ignored elsewhere), is that token sealed for the holder of the old one: it is stored on
 	// the old item as its SealedSuccessor.
 	SealedForPredecessor []byte
+	// SealedUpstream is the person's WorkOS refresh token, encrypted by the caller under a
+	// key only the holder of this token's plaintext can derive (docs/decisions.md "Refresh
+	// follows the WorkOS session"); empty for a token issued before WorkOS tokens were kept.
+	SealedUpstream []byte
 }
 
 // ErrContended: the rotation kept being cancelled by concurrent transactions on the same
@@ -64,8 +71,12 @@ func (s *Store) refreshItem(tokenHash []byte, t RefreshToken) item {
 	putUser(it, t.User)
 	putTime(it, "issued_at", t.IssuedAt)
 	putTime(it, attrExpiresAt, t.ExpiresAt)
+	putB(it, attrSealedUpstream, t.SealedUpstream)
 	return it
 }
+
+// attrSealedUpstream holds a sealed WorkOS refresh token, on refresh tokens and codes.
+const attrSealedUpstream = "upstream_refresh"
 
 func refreshOf(it item) RefreshToken {
 	return RefreshToken{
@@ -79,6 +90,7 @@ func refreshOf(it item) RefreshToken {
 		RotatedAt: getTime(it, "rotated_at"),
 
 		SealedSuccessor: getB(it, "successor"),
+		SealedUpstream:  getB(it, attrSealedUpstream),
 	}
 }
 
@@ -121,6 +133,7 @@ func (s *Store) IssueFamily(ctx context.Context, f Family, tokenHash []byte, t R
 	// index's key, present on family items only.
 	putS(fam, attrFamilyUser, t.User.ID)
 	putS(fam, "org_id", t.User.OrganizationID)
+	putS(fam, "session_id", t.User.SessionID) // the session.revoked webhook's look-up
 	putS(fam, "scope", t.Scope)
 	putS(fam, "resource", t.Resource)
 	putTime(fam, "created_at", t.IssuedAt)

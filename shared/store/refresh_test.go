@@ -260,3 +260,34 @@ func TestRotateConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// docs/decisions.md "Refresh follows the WorkOS session": the sealed WorkOS refresh token is
+// kept as given on the code, the family's first token and each successor; the rotated token
+// keeps its own (a retry within the grace window reads the successor's, never this one).
+func TestSealedWorkOSTokenTravelsWithEachToken(t *testing.T) {
+	e := newEnv(t)
+	exp := e.clock.now().Add(time.Hour)
+	mustOK(t, "PutCode", e.store.PutCode(e.ctx, hash("code-w"), Code{Request: testRequest, User: testUser, FamilyID: "fam-w",
+		ExpiresAt: exp, SealedUpstream: []byte("sealed for the code")}))
+	code, err := e.store.GetCode(e.ctx, hash("code-w"))
+	mustOK(t, "GetCode", err)
+	if string(code.SealedUpstream) != "sealed for the code" {
+		t.Fatalf("code's sealed WorkOS token: %q", code.SealedUpstream)
+	}
+
+	f := Family{ID: "fam-w", ClientID: "client-1", ExpiresAt: exp}
+	first := RefreshToken{Scope: "openid", Resource: testRequest.Resource, User: testUser, ExpiresAt: exp, SealedUpstream: []byte("sealed for rt-0")}
+	mustOK(t, "IssueFamily", e.store.IssueFamily(e.ctx, f, hash("w-0"), first))
+	rt, err := e.store.GetRefreshToken(e.ctx, hash("w-0"))
+	mustOK(t, "GetRefreshToken", err)
+	n := next(e, rt)
+	n.SealedUpstream = []byte("sealed for rt-1")
+	mustOK(t, "RotateRefreshToken", e.store.RotateRefreshToken(e.ctx, hash("w-0"), hash("w-1"), n))
+	old, err := e.store.GetRefreshToken(e.ctx, hash("w-0"))
+	mustOK(t, "GetRefreshToken old", err)
+	succ, err := e.store.GetRefreshToken(e.ctx, hash("w-1"))
+	mustOK(t, "GetRefreshToken new", err)
+	if string(old.SealedUpstream) != "sealed for rt-0" || string(succ.SealedUpstream) != "sealed for rt-1" {
+		t.Fatalf("sealed WorkOS tokens: old %q, successor %q", old.SealedUpstream, succ.SealedUpstream)
+	}
+}

@@ -67,6 +67,8 @@
 //	PutResourceServer      1 PutItem
 //	GetResourceServer      1 GetItem
 //	DeleteResourceServer   1 DeleteItem
+//	ClaimWebhookEvent      1 PutItem (conditional: the event id is new)
+//	ReleaseWebhookEvent    1 DeleteItem
 package store
 
 import (

@@ -51,3 +51,34 @@ func apiKeyFromSecret(secret string) (string, error) {
 	}
 	return value, nil
 }
+
+// LoadWebhookSecret returns the WorkOS webhook signing secret: from Secrets Manager when
+// secretARN is set (AWS; once per cold start), else the plain value given for local
+// development; "" when neither is set (webhooks are off). The secret may hold the value
+// itself or a JSON object with a "webhook_secret" member.
+func LoadWebhookSecret(ctx context.Context, secrets SecretsAPI, secretARN, plain string) (string, error) {
+	if secretARN == "" {
+		return strings.TrimSpace(plain), nil
+	}
+	out, err := secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretARN})
+	if err != nil {
+		return "", errors.New("upstream: could not read the WorkOS webhook secret: " + err.Error())
+	}
+	if out.SecretString == nil {
+		return "", errors.New("upstream: the WorkOS webhook secret has no string value")
+	}
+	value := strings.TrimSpace(*out.SecretString)
+	if strings.HasPrefix(value, "{") {
+		var doc struct {
+			Secret string `json:"webhook_secret"`
+		}
+		if err := json.Unmarshal([]byte(value), &doc); err != nil {
+			return "", errors.New(`upstream: the WorkOS webhook secret is JSON without a "webhook_secret" member`)
+		}
+		value = strings.TrimSpace(doc.Secret)
+	}
+	if value == "" {
+		return "", errors.New("upstream: the WorkOS webhook secret is empty")
+	}
+	return value, nil
+}

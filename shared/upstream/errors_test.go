@@ -47,3 +47,38 @@ func TestAuthenticateErrorsKeepWorkOSSecretsOut(t *testing.T) {
 		})
 	}
 }
+
+// A refused refresh (400 invalid_grant and other 4xx) is the session's end; 401 (the API
+// key), 429 and 5xx are outages. WorkOS's message never reaches the error's text.
+func TestRefreshErrorsSeparateTheSessionsEndFromOutages(t *testing.T) {
+	const secret = "SECRET_WORKOS_TEXT_0123456789"
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		ended  bool
+	}{
+		{"invalid grant", http.StatusBadRequest, `{"error":"invalid_grant","error_description":"Session ` + secret + ` has ended."}`, true},
+		{"not found", http.StatusNotFound, `{"code":"not_found","message":"` + secret + `"}`, true},
+		{"bad API key", http.StatusUnauthorized, `{"message":"Unauthorized ` + secret + `"}`, false},
+		{"rate limited", http.StatusTooManyRequests, `{"message":"slow down ` + secret + `"}`, false},
+		{"server error", http.StatusBadGateway, `{"message":"` + secret + `"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			s := NewSignIn(srv.URL, "sk_test", "client_1", "https://as.example.com/callback")
+			_, err := s.Refresh(context.Background(), "rt_"+secret, "")
+			if err == nil || errors.Is(err, ErrSessionEnded) != tc.ended {
+				t.Fatalf("error %v, want session ended = %v", err, tc.ended)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error text %q carries WorkOS's text or the token", err)
+			}
+		})
+	}
+}

@@ -156,3 +156,32 @@ func mustQuery(t *testing.T, raw string) url.Values {
 	}
 	return u.Query()
 }
+
+// docs/decisions.md "Refresh follows the WorkOS session": the sign-in hands back WorkOS's
+// refresh token; a refresh answers the same person, organization and session with a new
+// token, and the one presented is spent (WorkOS rotates it).
+func TestRefreshRotatesTheWorkOSToken(t *testing.T) {
+	srv := startEmulator(t)
+	s := NewSignIn(srv.URL, workosemu.DefaultAPIKey, workosemu.DefaultClientID, callback)
+	verifier := strings.Repeat("r", 50)
+	authURL, _ := s.AuthorizationURL("st", challenge(verifier))
+	id, err := s.Authenticate(context.Background(), signInAs(t, authURL, "user_01JADAGS1DPDFA9S9S631SFWJ6"), verifier, "", "")
+	if err != nil || id.RefreshToken == "" {
+		t.Fatalf("sign-in: %v, refresh token present = %v", err, id.RefreshToken != "")
+	}
+	next, err := s.Refresh(context.Background(), id.RefreshToken, id.OrganizationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.UserID != id.UserID || next.OrganizationID != id.OrganizationID || next.SessionID != id.SessionID ||
+		next.RefreshToken == "" || next.RefreshToken == id.RefreshToken {
+		t.Fatalf("refreshed identity: user %q org %q session %q, new token %v", next.UserID, next.OrganizationID, next.SessionID, next.RefreshToken != id.RefreshToken)
+	}
+	if _, err := s.Refresh(context.Background(), id.RefreshToken, id.OrganizationID); !errors.Is(err, ErrSessionEnded) {
+		t.Fatalf("the spent WorkOS token: %v, want ErrSessionEnded", err)
+	}
+	down := NewSignIn("http://127.0.0.1:1", workosemu.DefaultAPIKey, workosemu.DefaultClientID, callback)
+	if _, err := down.Refresh(context.Background(), next.RefreshToken, ""); err == nil || errors.Is(err, ErrSessionEnded) {
+		t.Fatalf("unreachable: %v, want an outage", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -17,14 +18,27 @@ import (
 	"github.com/workos/workos-go/v4/pkg/workos_errors"
 )
 
-// Identity is the signed-in person as WorkOS reports them.
+// Identity is the signed-in person as WorkOS reports them. RefreshToken is WorkOS's refresh
+// token for the person's session: a secret, sealed before it is stored and never logged.
 type Identity struct {
 	UserID, Email, FirstName, LastName, OrganizationID, SessionID string
+	RefreshToken                                                  string
+}
+
+// LogValue keeps the WorkOS refresh token out of any log line an Identity reaches.
+func (id Identity) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("user_id", id.UserID), slog.String("organization_id", id.OrganizationID),
+		slog.String("session_id", id.SessionID))
 }
 
 // ErrRejected means WorkOS refused the code (expired, reused, wrong verifier): the person
 // should start again. Any other error is WorkOS being unavailable or misconfigured.
 var ErrRejected = errors.New("upstream: WorkOS rejected the sign-in")
+
+// ErrSessionEnded means WorkOS refused a refresh token (invalid_grant): the session was
+// revoked or signed out, the user deleted, the organization membership removed or
+// deactivated, or the token already used. Any other error is WorkOS being unavailable.
+var ErrSessionEnded = errors.New("upstream: WorkOS refused the refresh: the session has ended")
 
 // SignIn talks to WorkOS User Management through an injected client (never DefaultClient).
 type SignIn struct {
@@ -83,6 +97,7 @@ func (s *SignIn) Authenticate(ctx context.Context, code, verifier, ipAddress, us
 		LastName:       resp.User.LastName,
 		OrganizationID: resp.OrganizationID,
 		SessionID:      sessionID(resp.AccessToken),
+		RefreshToken:   resp.RefreshToken,
 	}
 	if id.UserID == "" {
 		return Identity{}, errors.New("upstream: WorkOS returned no user")
@@ -90,25 +105,74 @@ func (s *SignIn) Authenticate(ctx context.Context, code, verifier, ipAddress, us
 	return id, nil
 }
 
+// Refresh exchanges WorkOS's refresh token for the person's current identity and a new
+// refresh token (WorkOS rotates it: the one presented stops working). organizationID, when
+// set, keeps the session in that organization. A refusal is ErrSessionEnded; any other error
+// is an outage, and the token presented may then still be good.
+func (s *SignIn) Refresh(ctx context.Context, refreshToken, organizationID string) (Identity, error) {
+	resp, err := s.client.AuthenticateWithRefreshToken(ctx, usermanagement.AuthenticateWithRefreshTokenOpts{
+		ClientID:       s.clientID,
+		RefreshToken:   refreshToken,
+		OrganizationID: organizationID,
+	})
+	if err != nil {
+		return Identity{}, refreshError(err)
+	}
+	// workos-go v4.46.1 decodes only the two tokens of this answer: who the session belongs
+	// to, and in which organization, are read from the access token's claims (sub, org_id,
+	// sid). WorkOS's access token carries no email: that stays as at sign-in.
+	claims := accessClaims(resp.AccessToken)
+	id := Identity{UserID: claims.Sub, OrganizationID: claims.OrgID, SessionID: claims.SID, RefreshToken: resp.RefreshToken}
+	if id.UserID == "" || id.RefreshToken == "" {
+		return Identity{}, errors.New("upstream: refresh: WorkOS returned no user or no refresh token")
+	}
+	return id, nil
+}
+
+// refreshError classifies a failed refresh like authenticateError: a 4xx other than 401
+// (WorkOS's API key), 408 and 429 (try again) is WorkOS refusing the token; anything else is
+// an outage. Only WorkOS's status, error code and request id reach the error's text.
+func refreshError(err error) error {
+	status, code, requestID, ok := workosStatus(err)
+	if !ok {
+		return fmt.Errorf("upstream: refresh: %w", err) // transport: no WorkOS answer to leak
+	}
+	code = errorWord(code)
+	if status >= 400 && status < 500 && status != http.StatusUnauthorized &&
+		status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
+		return fmt.Errorf("%w: %d %s", ErrSessionEnded, status, code)
+	}
+	return fmt.Errorf("upstream: refresh: WorkOS answered %d %s (request id %s)", status, code, errorWord(requestID))
+}
+
 // sessionID reads the `sid` claim of the WorkOS access token. The token came straight from
 // WorkOS over the server-to-server call above, so its payload is taken as is; Authbridge
 // keeps the session id for logout and session revocation only.
-func sessionID(accessToken string) string {
+func sessionID(accessToken string) string { return accessClaims(accessToken).SID }
+
+// workosClaims are the claims Authbridge reads from a WorkOS access token.
+type workosClaims struct {
+	Sub   string `json:"sub"`
+	OrgID string `json:"org_id"`
+	SID   string `json:"sid"`
+}
+
+// accessClaims reads a WorkOS access token's payload (taken as is, see sessionID); zero
+// when it is not a JWT.
+func accessClaims(accessToken string) workosClaims {
+	var claims workosClaims
 	parts := strings.Split(accessToken, ".")
 	if len(parts) != 3 {
-		return ""
+		return claims
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return ""
-	}
-	var claims struct {
-		SID string `json:"sid"`
+		return claims
 	}
 	if json.Unmarshal(payload, &claims) != nil {
-		return ""
+		return workosClaims{}
 	}
-	return claims.SID
+	return claims
 }
 
 // authenticateError classifies a failed code exchange: a 4xx other than 401 is WorkOS refusing

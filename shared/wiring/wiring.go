@@ -86,10 +86,11 @@ func (f *Function) EndpointHandler(e authserver.Endpoint) http.Handler {
 
 // dependencyBuilders builds each dependency an endpoint may declare from the configuration.
 var dependencyBuilders = map[authserver.Dependency]func(f *Function, srv *authserver.Server){
-	authserver.NeedStore:  func(f *Function, srv *authserver.Server) { srv.Store = f.Store() },
-	authserver.NeedMinter: func(f *Function, srv *authserver.Server) { srv.Minter = f.Minter() },
-	authserver.NeedKeys:   func(f *Function, srv *authserver.Server) { srv.Keys = f.KeySet() },
-	authserver.NeedSignIn: func(f *Function, srv *authserver.Server) { srv.SignIn = f.SignIn() },
+	authserver.NeedStore:    func(f *Function, srv *authserver.Server) { srv.Store = f.Store() },
+	authserver.NeedMinter:   func(f *Function, srv *authserver.Server) { srv.Minter = f.Minter() },
+	authserver.NeedKeys:     func(f *Function, srv *authserver.Server) { srv.Keys = f.KeySet() },
+	authserver.NeedSignIn:   func(f *Function, srv *authserver.Server) { srv.SignIn = f.SignIn() },
+	authserver.NeedWebhooks: func(f *Function, srv *authserver.Server) { srv.Webhooks = f.Webhooks() },
 }
 
 // checkedHandler is srv's handler for e, or the end of the cold start when srv lacks one of
@@ -178,6 +179,19 @@ func (f *Function) SignIn() *upstream.SignIn {
 		fatal(f.Log, "invalid configuration", errString("WORKOS_CLIENT_ID is required"))
 	}
 	return upstream.NewSignIn(f.Config.WorkOSEndpoint, key, f.Config.WorkOSClientID, f.Config.Endpoint(authserver.PathCallback))
+}
+
+// Webhooks returns the WorkOS webhook configuration, reading the signing secret from Secrets
+// Manager in AWS; without WORKOS_WEBHOOK_SECRET_ARN (or WORKOS_WEBHOOK_SECRET locally) the
+// secret is empty and the webhook endpoint answers 404.
+func (f *Function) Webhooks() *authserver.Webhooks {
+	ctx, cancel := context.WithTimeout(context.Background(), coldStartTimeout)
+	defer cancel()
+	secret, err := upstream.LoadWebhookSecret(ctx, secretsmanager.NewFromConfig(f.AWS), f.Config.WorkOSWebhookSecretSecretARN, f.Config.WorkOSWebhookSecret)
+	if err != nil {
+		fatal(f.Log, "WorkOS webhook secret", err)
+	}
+	return &authserver.Webhooks{Secret: secret, Tolerance: authserver.WebhookTolerance}
 }
 
 // Serve starts the Lambda runtime loop with h behind the API Gateway proxy adapter.

@@ -23,6 +23,7 @@ import (
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/testenv"
 	"github.com/authbridge/authbridge/shared/tokens"
+	"github.com/authbridge/authbridge/shared/upstream"
 )
 
 // server is the token and introspection endpoints on a fresh table, as the functions run them.
@@ -56,7 +57,10 @@ func newServer(t *testing.T) *server {
 	}
 	st := store.New(ddb, table)
 	srv := &authserver.Server{Config: cfg, Store: st, Keys: keys,
-		Minter: tokens.NewMinter(kmsClient, keyID, cfg.Issuer, cfg.AccessTokenTTL)}
+		Minter: tokens.NewMinter(kmsClient, keyID, cfg.Issuer, cfg.AccessTokenTTL),
+		// The grants here carry no WorkOS refresh token, so a refresh asks WorkOS nothing; an
+		// unexpected call would meet a closed port and answer 503, failing the test.
+		SignIn: upstream.NewSignIn("http://127.0.0.1:1", "sk_test", "client_test", cfg.Issuer+authserver.PathCallback)}
 	mux := http.NewServeMux()
 	for _, e := range authserver.Endpoints() {
 		if slices.Contains(e.Paths, authserver.PathToken) || slices.Contains(e.Paths, authserver.PathIntrospect) {
