@@ -22,7 +22,7 @@ const kmsThrottledMetric = "KMSSignThrottled"
 var obsMetrics = []string{
 	obs.Registrations, obs.AuthorizationsStarted, obs.AuthorizationsCompleted, obs.AuthorizationsDenied,
 	obs.TokensIssued, obs.RefreshTokenReuse, obs.CodeReplay, obs.WorkOSErrors, obs.KMSSignLatency,
-	obs.DynamoDBLatency, obs.AuthorizerAllow, obs.AuthorizerDeny,
+	obs.DynamoDBLatency, obs.AuthorizerAllow, obs.AuthorizerDeny, obs.GrantsRevoked,
 }
 
 // monitoring loads infra/monitoring.yaml with the parameters template.yaml's Monitoring

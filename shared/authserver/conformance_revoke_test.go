@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
+	"github.com/authbridge/authbridge/shared/testenv"
 )
 
 func (s *stack) revoke(t *testing.T, form url.Values, basic ...string) reply {
@@ -57,10 +60,15 @@ func TestRFC7009_2_1_RevokeRefreshTokenRevokesFamily(t *testing.T) {
 	other := str(s.tokens(t, clientID, "http://127.0.0.1:7302/cb", ""), "refresh_token") // another sign-in
 
 	family := s.familyOf(t, r2)
+	metrics := &testenv.Buffer{}
+	s.Server.Metrics = obs.NewMetrics(metrics, "revoke")
 	// Revoke an older (rotated) token of the family, with a misleading hint.
 	r := s.revoke(t, url.Values{"token": {r2}, "token_type_hint": {"access_token"}, "client_id": {clientID}})
 	if r.Status != http.StatusOK {
 		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	if !strings.Contains(metrics.String(), `"GrantsRevoked":1`) || !strings.Contains(metrics.String(), `"Cause":"client"`) {
+		t.Errorf("want GrantsRevoked 1 with Cause client, got %s", metrics.String())
 	}
 	if revoked, _ := s.Store.FamilyRevoked(context.Background(), family); !revoked {
 		t.Fatal("family not revoked")

@@ -19,6 +19,8 @@ import (
 	"github.com/authbridge/authbridge/infra/workosemu"
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/oauth"
+	"github.com/authbridge/authbridge/shared/obs"
+	"github.com/authbridge/authbridge/shared/testenv"
 )
 
 // docs/decisions.md "Refresh follows the WorkOS session": a refresh refreshes the person's
@@ -65,9 +67,15 @@ func TestRefreshFollowsWorkOSSession_RevokedSessionRevokesFamily(t *testing.T) {
 	r1 := str(s.tokens(t, clientID, "http://127.0.0.1:7502/cb", ""), "refresh_token")
 	r2 := str(s.postToken(t, refreshForm(clientID, r1)).json(t), "refresh_token")
 	family, w2 := s.familyOf(t, r2), s.workosRefreshOf(t, r2)
+	metrics := &testenv.Buffer{}
+	s.Server.Metrics = obs.NewMetrics(metrics, "token")
 
 	s.emulator(t, http.MethodPost, "/_emulator/sessions/"+s.sessionOf(t, adaUserID)+"/revoke")
 	s.wantSessionEnded(t, clientID, r2, family)
+	// Issue 11: revocations are counted by cause.
+	if !strings.Contains(metrics.String(), `"GrantsRevoked":1`) || !strings.Contains(metrics.String(), `"Cause":"upstream_session"`) {
+		t.Errorf("want GrantsRevoked 1 with Cause upstream_session, got %s", metrics.String())
+	}
 	wantOAuthError(t, s.postToken(t, refreshForm(clientID, r1)), 400, "invalid_grant")
 	s.noSecretAnywhere(t, w2, r1, r2)
 }

@@ -62,6 +62,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.log().InfoContext(ctx, "refresh token revoked", "outcome", "revoked")
+			s.Metrics.Count(ctx, obs.GrantsRevoked, obs.Cause(obs.CauseClient))
 		}
 	}
 	// RFC 7009 §2.2: 200 whether or not the token was known.

@@ -368,6 +368,7 @@ func (s *Server) endFamily(ctx context.Context, familyID, outcome, reason string
 		return
 	}
 	s.log().InfoContext(ctx, "workos session ended: token family revoked", "outcome", outcome, "reason", reason)
+	s.Metrics.Count(ctx, obs.GrantsRevoked, obs.Cause(obs.CauseUpstreamSession))
 }
 
 // concurrentRotation waits briefly for a concurrent refresh of the same token (the one whose

@@ -28,7 +28,7 @@ const (
 	DynamoDBLatency         = "DynamoDBLatency"           // Milliseconds, Operation; every DynamoDB call, retries included
 	AuthorizerAllow         = "AuthorizerAllow"           // Count; authorizer: the request may call the MCP route
 	AuthorizerDeny          = "AuthorizerDeny"            // Count, Reason; authorizer: 401 or 403
-	GrantsRevoked           = "GrantsRevoked"             // Count, Cause; webhook: token families revoked
+	GrantsRevoked           = "GrantsRevoked"             // Count, Cause; webhook, token, revoke: token families revoked
 )
 
 // Dimension names.
@@ -49,7 +49,9 @@ const (
 
 // Causes of GrantsRevoked.
 const (
-	CauseWebhook = "webhook" // a signed WorkOS event (user deleted, membership ended, session revoked)
+	CauseWebhook         = "webhook"          // a signed WorkOS event (user deleted, membership ended, session revoked)
+	CauseUpstreamSession = "upstream_session" // token: a refresh found the person's WorkOS session ended
+	CauseClient          = "client"           // revoke: the client revoked its refresh token (RFC 7009)
 )
 
 // Units (CloudWatch StandardUnit values).
