@@ -141,11 +141,12 @@ func TestObsMetricsOfAFullFlow(t *testing.T) {
 		obs.AuthorizationsDenied + "{Reason=" + obs.ReasonConsentDenied + "}":  1,
 		obs.AuthorizationsDenied + "{Reason=" + obs.ReasonUpstreamDenied + "}": 1,
 		obs.WorkOSErrors: 1,
-		obs.TokensIssued + "{Grant=authorization_code}": 3,
-		obs.TokensIssued + "{Grant=refresh_token}":      1,
-		obs.RefreshTokenReuse:                           1,
-		obs.CodeReplay:                                  1,
-		obs.KMSSignLatency:                              4, // one kms:Sign per token (key id, not alias)
+		obs.TokensIssued + "{Grant=authorization_code}":       3,
+		obs.TokensIssued + "{Grant=refresh_token}":            1,
+		obs.RefreshTokenReuse:                                 1,
+		obs.CodeReplay:                                        1,
+		obs.KMSSignLatency:                                    4, // one kms:Sign per token (key id, not alias)
+		obs.GrantsRevoked + "{Cause=" + obs.CauseClient + "}": 2, // the public and the confidential client revoke theirs
 	}
 	for k, n := range want {
 		if counts[k] != n {

@@ -97,7 +97,7 @@ async function directRefresh(stack, s) {
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: s.provider.tokens().refresh_token, client_id: s.provider.clientInformation().client_id }),
   });
   const body = await res.json();
-  if (res.ok) s.provider.saveTokens(body); // rotated: keep the client usable
+  if (res.ok) s.provider.saveTokens({ ...s.provider.tokens(), ...body }); // rotated: keep the client usable (and what the SDK stored with the tokens)
   return { status: res.status, error: body.error };
 }
 
