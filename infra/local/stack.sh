@@ -224,6 +224,7 @@ cat <<MSG
     ada@example.com    Ada Lovelace   (Analytical Engines Ltd)
     grace@example.com  Grace Hopper   (Analytical Engines Ltd, Bletchley Compilers)
     alan@example.com   Alan Turing    (no active organization)
+    hedy@example.com   Hedy Lamarr    (no organization; deleted by the e2e test access-ends)
   Logs: .run/$name/*.log
 
 MSG

@@ -337,6 +337,11 @@ func (s *Server) followSession(ctx context.Context, client store.Client, present
 	id, err := s.SignIn.Refresh(ctx, workosRefresh, rt.User.OrganizationID)
 	switch {
 	case errors.Is(err, upstream.ErrSessionEnded):
+		// A grant already revoked (a webhook, the operator, the client) needs no wait for a
+		// concurrent rotation: refused at once. One read, on the refusal path only.
+		if revoked, rerr := s.Store.FamilyRevoked(ctx, rt.FamilyID); rerr == nil && revoked {
+			return user, "", nil, oauth.ErrInvalidGrant("refresh token was revoked")
+		}
 		if resp, handled, oerr := s.concurrentRotation(ctx, client, presented, oldHash, scope); handled {
 			return user, "", resp, oerr
 		}
