@@ -74,11 +74,7 @@ func (e *Emulator) setMembershipStatus(id, status string) (out membershipJSON, e
 // deleteUserHandler implements DELETE /user_management/users/{id} (usermanagement.DeleteUser).
 // The SDK reads nothing from a success but its 2xx status.
 func (e *Emulator) deleteUserHandler(w http.ResponseWriter, id string) {
-	if !validID(id) {
-		apiError(w, http.StatusNotFound, "not_found", "User not found: "+quoteID(id))
-		return
-	}
-	if _, _, found := e.deleteUser(id); !found {
+	if !validID(id) || !deleted(e.deleteUser(id)) {
 		apiError(w, http.StatusNotFound, "not_found", "User not found: "+quoteID(id))
 		return
 	}
@@ -88,11 +84,7 @@ func (e *Emulator) deleteUserHandler(w http.ResponseWriter, id string) {
 // deleteMembershipHandler implements DELETE /user_management/organization_memberships/{id}
 // (usermanagement.DeleteOrganizationMembership).
 func (e *Emulator) deleteMembershipHandler(w http.ResponseWriter, id string) {
-	if !validID(id) {
-		apiError(w, http.StatusNotFound, "not_found", "Organization membership not found: "+quoteID(id))
-		return
-	}
-	if _, _, found := e.deleteMembership(id); !found {
+	if !validID(id) || !deleted(e.deleteMembership(id)) {
 		apiError(w, http.StatusNotFound, "not_found", "Organization membership not found: "+quoteID(id))
 		return
 	}
@@ -102,17 +94,16 @@ func (e *Emulator) deleteMembershipHandler(w http.ResponseWriter, id string) {
 // membershipStatusHandler implements PUT /user_management/organization_memberships/{id}/deactivate
 // and …/reactivate, which answer the membership.
 func (e *Emulator) membershipStatusHandler(w http.ResponseWriter, id, status string) {
-	if !validID(id) {
-		apiError(w, http.StatusNotFound, "not_found", "Organization membership not found: "+quoteID(id))
-		return
-	}
 	out, _, _, found := e.setMembershipStatus(id, status)
-	if !found {
+	if !validID(id) || !found {
 		apiError(w, http.StatusNotFound, "not_found", "Organization membership not found: "+quoteID(id))
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// deleted reports whether deleteUser or deleteMembership found what it was asked to delete.
+func deleted(_ Event, _ *delivery, found bool) bool { return found }
 
 // accepted answers a deletion: 202 with no body.
 func accepted(w http.ResponseWriter) {

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { stacks, sleep, ROOT } from '../lib/stack.mjs';
 import { createSession, signInAndConnect, jwtPayload, UnauthorizedError } from '../lib/session.mjs';
 import { steps } from '../lib/steps.mjs';
+import { introspectionCredentials, introspect } from '../lib/introspection.mjs';
 import { formUserAgent } from '../lib/signin.mjs';
 
 const run = promisify(execFile);
@@ -101,27 +102,6 @@ async function directRefresh(stack, s) {
   return { status: res.status, error: body.error };
 }
 
-/** The introspection credentials of the stack's first protected resource (infra/cmd/introspection-credentials). */
-async function introspectionCredentials(stack) {
-  const resource = (stack.env.PROTECTED_RESOURCES ?? stack.mcpUrl).split(',')[0].trim();
-  const { stdout } = await run('go', ['run', './infra/cmd/introspection-credentials', '-resource', resource], { cwd: ROOT, env: { ...process.env, ...stack.env } });
-  const creds = JSON.parse(stdout.trim());
-  assert.ok(creds.client_id && creds.client_secret, 'introspection-credentials printed no credentials');
-  return creds;
-}
-
-/** RFC 7662 §2.1 with HTTP Basic credentials. */
-async function introspect(stack, creds, token) {
-  const basic = Buffer.from(`${encodeURIComponent(creds.client_id)}:${encodeURIComponent(creds.client_secret)}`).toString('base64');
-  const res = await fetch(`${stack.issuer}/api/ext/auth/introspect`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token }),
-  });
-  assert.equal(res.status, 200, `introspection answered ${res.status}`);
-  return res.json();
-}
-
 /** The WorkOS-Signature header as WorkOS (and the emulator) computes it. */
 function signature(secret, body, ms = Date.now()) {
   return `t=${ms}, v1=${createHmac('sha256', secret).update(`${ms}.${body}`).digest('hex')}`;
@@ -140,7 +120,7 @@ describe('access ends for a person signed in through the MCP TypeScript SDK clie
         const res = await fetch(`${stack.workosUrl}/user_management/users/${HEDY.id}`, { headers: { authorization: `Bearer ${EMULATOR_API_KEY}` } });
         if (res.status === 404) throw new Error(`${HEDY.email} was deleted from stack ${stack.name}'s WorkOS emulator by an earlier run: restart the stack (infra/local/stack.sh down/up ${stack.name})`);
         assert.equal(res.status, 200, `GET user ${HEDY.id}: ${res.status}`);
-        creds = await introspectionCredentials(stack);
+        creds = await introspectionCredentials(stack, (stack.env.PROTECTED_RESOURCES ?? stack.mcpUrl).split(',')[0].trim());
       });
       after(async () => {
         await Promise.all(sessions.map((s) => s.close()));

@@ -14,13 +14,13 @@ import { promisify } from 'node:util';
 import { stacks, sleep, ROOT } from '../lib/stack.mjs';
 import { createSession, signInAndConnect, jwtPayload, UnauthorizedError } from '../lib/session.mjs';
 import { steps } from '../lib/steps.mjs';
+import { introspectionCredentials, introspect, CREDENTIALS_COMMAND } from '../lib/introspection.mjs';
 import { formUserAgent } from '../lib/signin.mjs';
 
 const run = promisify(execFile);
 const ADA = { id: 'user_01JADAGS1DPDFA9S9S631SFWJ6', email: 'ada@example.com', org: 'org_01JENGINESADMFHXS2JFX687EA' };
 // exp + the servers' clock-skew leeway (sample server 30 s, Authbridge CLOCK_LEEWAY) + margin.
 const EXPIRY_DEADLINE_MS = 75_000;
-const CREDENTIALS_COMMAND = 'infra/cmd/introspection-credentials';
 
 const text = (result) => result.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 
@@ -69,29 +69,6 @@ async function startSampleServer(stack, resource, validate, env = {}) {
       throw new Error(`sample-mcp-server did not answer at ${resource}:\n${log}`);
     }
   }
-}
-
-/** The resource server's introspection credentials, from the command that issues them. */
-async function introspectionCredentials(stack, resource) {
-  const { stdout } = await run('go', ['run', `./${CREDENTIALS_COMMAND}`, '-resource', resource], { cwd: ROOT, env: { ...process.env, ...stack.env } });
-  const lines = stdout.trim().split('\n');
-  assert.equal(lines.length, 1, `introspection-credentials printed ${lines.length} lines`);
-  const creds = JSON.parse(lines[0]);
-  assert.equal(creds.resource, resource);
-  assert.ok(creds.client_id && creds.client_secret, lines[0].replace(/"client_secret":"[^"]*"/, '"client_secret":"…"'));
-  return creds;
-}
-
-/** RFC 7662 §2.1, as the resource server asks: POST token with HTTP Basic credentials. */
-async function introspect(stack, creds, token) {
-  const basic = Buffer.from(`${encodeURIComponent(creds.client_id)}:${encodeURIComponent(creds.client_secret)}`).toString('base64');
-  const res = await fetch(`${stack.issuer}/api/ext/auth/introspect`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token }),
-  });
-  assert.equal(res.status, 200, `introspection answered ${res.status}`);
-  return res.json();
 }
 
 /** The steps both sample servers share: discovery and sign-in through the server's 401, then whoami. */
