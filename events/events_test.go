@@ -90,6 +90,11 @@ var expectations = map[string]func(t *testing.T, a answer, v map[string]string){
 	"callback": func(t *testing.T, a answer, _ map[string]string) {
 		want(t, a.status == 400 && strings.Contains(a.body, "expired or was already completed"), "an unknown state refused", a)
 	},
+	"connected-apps": func(t *testing.T, a answer, _ map[string]string) {
+		loc := a.header.Get("Location")
+		want(t, a.status == 302 && strings.Contains(loc, "/user_management/authorize") && strings.Contains(loc, "code_challenge_method=S256") &&
+			strings.Contains(a.header.Get("Set-Cookie"), "__Host-authbridge-browser="), "a browser without a session sent to WorkOS sign-in (state + PKCE), bound to a new browser cookie", a)
+	},
 	"token": func(t *testing.T, a answer, _ map[string]string) {
 		want(t, a.status == 400 && strings.Contains(a.body, `"error":"invalid_grant"`), "invalid_grant for an unknown code", a)
 	},

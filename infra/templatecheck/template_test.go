@@ -200,12 +200,15 @@ var allowedActions = map[string][]string{
 	"RegisterFunction":         {"dynamodb:PutItem"},
 	"AuthorizeFunction":        {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
 	"ConsentFunction":          {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
-	"CallbackFunction":         {"dynamodb:DeleteItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
+	"CallbackFunction":         {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
 	"TokenFunction":            {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Sign", "secretsmanager:GetSecretValue"},
 	"RevokeFunction":           {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	"IntrospectFunction":       {"dynamodb:GetItem", "kms:GetPublicKey"},
 	"AuthorizerFunction":       {"kms:GetPublicKey"},
 	"McpFunction":              {"secretsmanager:GetSecretValue"},
+	// The person's page: session, sign-in state, the person's families (index Query,
+	// GetItem, UpdateItem), client names, the revocation record.
+	"ConnectedAppsFunction": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
 	// WorkOS events: the person's families (index Query, GetItem, UpdateItem), the event id
 	// claimed (PutItem) and released on failure (DeleteItem), the signing secret.
 	"WebhookFunction": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},

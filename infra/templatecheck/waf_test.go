@@ -17,11 +17,12 @@ import (
 // rateLimited are the endpoints with a per-IP WAF rate rule, and the parameter of its limit:
 // every unauthenticated endpoint that writes to DynamoDB, signs or starts a sign-in.
 var rateLimited = map[string]string{
-	authserver.RegisterEndpoint.LogicalID():  "WafRegisterRateLimit",
-	authserver.AuthorizeEndpoint.LogicalID(): "WafAuthorizeRateLimit",
-	authserver.ConsentEndpoint.LogicalID():   "WafConsentRateLimit",
-	authserver.TokenEndpoint.LogicalID():     "WafTokenRateLimit",
-	authserver.RevokeEndpoint.LogicalID():    "WafRevokeRateLimit",
+	authserver.RegisterEndpoint.LogicalID():      "WafRegisterRateLimit",
+	authserver.AuthorizeEndpoint.LogicalID():     "WafAuthorizeRateLimit",
+	authserver.ConsentEndpoint.LogicalID():       "WafConsentRateLimit",
+	authserver.TokenEndpoint.LogicalID():         "WafTokenRateLimit",
+	authserver.RevokeEndpoint.LogicalID():        "WafRevokeRateLimit",
+	authserver.ConnectedAppsEndpoint.LogicalID(): "WafConnectedAppsRateLimit",
 }
 
 // wafRule is one rate-based rule of the web ACL: its limit and its scope-down statement.

@@ -49,46 +49,26 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.unavailablePage(w, r, err)
 		return
 	}
+	if pending.ForConnectedApps {
+		id, e := s.upstreamIdentity(r, state, pending)
+		if e != nil {
+			status := http.StatusBadRequest
+			if e.Code == "temporarily_unavailable" {
+				status = http.StatusServiceUnavailable
+			}
+			web.RenderError(w, status, web.ErrorPage{Title: "Sign-in to connected apps failed", Message: e.Description, Code: e.Code})
+			return
+		}
+		s.openConnectedApps(w, r, id)
+		return
+	}
 	req := pending.Request
 	obs.SetClientID(ctx, req.ClientID)
-	redirect := func(e *oauth.Error) {
+	id, e := s.upstreamIdentity(r, state, pending)
+	if e != nil {
 		s.log().InfoContext(ctx, "authorization failed", "outcome", e.Code, "reason", e.Description)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, errorRedirect(req.RedirectURI, e, req.State, s.Config.Issuer), http.StatusFound)
-	}
-	if upstreamErr := q.Get("error"); upstreamErr != "" {
-		if upstreamErr == "access_denied" {
-			s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonUpstreamDenied))
-			redirect(oauth.ErrAccessDenied("sign-in was cancelled"))
-		} else {
-			s.log().WarnContext(ctx, "workos returned an error", "outcome", "upstream_error", "reason", upstreamErrorCode(upstreamErr))
-			s.Metrics.Count(ctx, obs.WorkOSErrors)
-			redirect(oauth.ErrServerError("sign-in failed at the identity provider"))
-		}
-		return
-	}
-	code := q.Get("code")
-	if code == "" || len(code) > 512 {
-		s.Metrics.Count(ctx, obs.WorkOSErrors)
-		redirect(oauth.ErrServerError("the identity provider returned no code"))
-		return
-	}
-	verifier, err := openVerifier(state, pending.SealedVerifier)
-	if err != nil {
-		redirect(oauth.ErrServerError("the sign-in could not be completed"))
-		return
-	}
-	id, err := s.SignIn.Authenticate(ctx, code, verifier, web.ClientIP(r), r.UserAgent())
-	if errors.Is(err, upstream.ErrRejected) {
-		// err names WorkOS's status and error code only (upstream keeps WorkOS's text out).
-		s.log().InfoContext(ctx, "workos refused the sign-in", "outcome", "upstream_rejected", "error", err.Error())
-		s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonUpstreamRejected))
-		redirect(oauth.ErrAccessDenied("sign-in was not accepted"))
-		return
-	} else if err != nil {
-		s.log().ErrorContext(ctx, "workos authenticate failed", "outcome", "upstream_error", "error", err.Error())
-		s.Metrics.Count(ctx, obs.WorkOSErrors)
-		redirect(oauth.ErrTemporarilyUnavailable("the identity provider is unavailable"))
 		return
 	}
 
@@ -103,7 +83,17 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case pending.Remembered.UserID != "" && pending.Remembered.UserID == user.ID:
-		// The consent page was skipped for a consent this very person gave.
+		// The consent page was skipped for a consent this very person gave; unless they
+		// revoked the app on the connected-apps page since, which asks them again.
+		revokedAt, err := s.Store.AppRevokedAt(ctx, user.ID, req.ClientID)
+		if err != nil {
+			s.unavailablePage(w, r, err)
+			return
+		}
+		if !revokedAt.IsZero() && !pending.Remembered.GrantedAt.After(revokedAt) {
+			s.askConsentAfterSignIn(w, r, browserHash, req, user, id.RefreshToken)
+			return
+		}
 	default:
 		// Another person than the one who consented in this browser: no code without their
 		// own consent, asked here now that they are known (MCP authorization).
@@ -111,6 +101,43 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issueCode(w, r, req, user, id.RefreshToken, http.StatusFound)
+}
+
+// upstreamIdentity completes the WorkOS sign-in whose state the callback consumed: the
+// person's identity, or the OAuth error to answer with (logged and counted here).
+func (s *Server) upstreamIdentity(r *http.Request, state string, pending store.UpstreamState) (upstream.Identity, *oauth.Error) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if upstreamErr := q.Get("error"); upstreamErr != "" {
+		if upstreamErr == "access_denied" {
+			s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonUpstreamDenied))
+			return upstream.Identity{}, oauth.ErrAccessDenied("sign-in was cancelled")
+		}
+		s.log().WarnContext(ctx, "workos returned an error", "outcome", "upstream_error", "reason", upstreamErrorCode(upstreamErr))
+		s.Metrics.Count(ctx, obs.WorkOSErrors)
+		return upstream.Identity{}, oauth.ErrServerError("sign-in failed at the identity provider")
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 512 {
+		s.Metrics.Count(ctx, obs.WorkOSErrors)
+		return upstream.Identity{}, oauth.ErrServerError("the identity provider returned no code")
+	}
+	verifier, err := openVerifier(state, pending.SealedVerifier)
+	if err != nil {
+		return upstream.Identity{}, oauth.ErrServerError("the sign-in could not be completed")
+	}
+	id, err := s.SignIn.Authenticate(ctx, code, verifier, web.ClientIP(r), r.UserAgent())
+	if errors.Is(err, upstream.ErrRejected) {
+		// err names WorkOS's status and error code only (upstream keeps WorkOS's text out).
+		s.log().InfoContext(ctx, "workos refused the sign-in", "outcome", "upstream_rejected", "error", err.Error())
+		s.Metrics.Count(ctx, obs.AuthorizationsDenied, obs.Reason(obs.ReasonUpstreamRejected))
+		return upstream.Identity{}, oauth.ErrAccessDenied("sign-in was not accepted")
+	} else if err != nil {
+		s.log().ErrorContext(ctx, "workos authenticate failed", "outcome", "upstream_error", "error", err.Error())
+		s.Metrics.Count(ctx, obs.WorkOSErrors)
+		return upstream.Identity{}, oauth.ErrTemporarilyUnavailable("the identity provider is unavailable")
+	}
+	return id, nil
 }
 
 // askConsentAfterSignIn shows the consent page to a signed-in person whose consent is not

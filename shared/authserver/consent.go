@@ -110,7 +110,7 @@ func (s *Server) rememberConsent(w http.ResponseWriter, r *http.Request, browser
 		scope = unionScope(before.Scope, req.Scope)
 	}
 	err := s.Store.PutConsent(ctx, browserHash, req.ClientID, req.Resource, store.Consent{
-		UserID: userID, Scope: scope, ExpiresAt: s.now().Add(s.Config.ConsentTTL),
+		UserID: userID, Scope: scope, GrantedAt: s.now(), ExpiresAt: s.now().Add(s.Config.ConsentTTL),
 	})
 	if err != nil {
 		s.unavailablePage(w, r, err)

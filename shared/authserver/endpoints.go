@@ -109,6 +109,13 @@ var (
 		Methods: []string{http.MethodPost}, Needs: []Dependency{NeedStore, NeedKeys},
 		handler: (*Server).introspectHandler,
 	}
+	// ConnectedAppsEndpoint is the person's page of the apps holding their grants: sign-in
+	// through WorkOS (the callback opens it), the list, and revocation (connectedapps.go).
+	ConnectedAppsEndpoint = Endpoint{
+		Function: "connected-apps", Paths: []string{PathConnectedApps},
+		Methods: []string{http.MethodGet, http.MethodPost}, Needs: []Dependency{NeedStore, NeedSignIn},
+		handler: (*Server).connectedAppsHandler,
+	}
 	// WebhookEndpoint receives WorkOS's signed events (user deleted, membership ended,
 	// session revoked) and revokes the grants they end; server to server, so no CORS.
 	WebhookEndpoint = Endpoint{
@@ -123,7 +130,7 @@ func Endpoints() []Endpoint {
 	return []Endpoint{
 		ResourceMetadataEndpoint, ServerMetadataEndpoint, JWKSEndpoint, RegisterEndpoint,
 		AuthorizeEndpoint, ConsentEndpoint, CallbackEndpoint, TokenEndpoint, RevokeEndpoint,
-		IntrospectEndpoint, WebhookEndpoint,
+		IntrospectEndpoint, WebhookEndpoint, ConnectedAppsEndpoint,
 	}
 }
 

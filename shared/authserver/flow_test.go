@@ -285,8 +285,22 @@ func (s *stack) signIn(t *testing.T, b *browser, q url.Values, email string) *ur
 	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("expected a redirect to WorkOS, got %d", resp.StatusCode)
 	}
-	workosURL := resp.Header.Get("Location")
-	resp, page = b.get(workosURL)
+	resp, body := b.get(s.workosSignIn(t, b, resp.Header.Get("Location"), email))
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: %d %s", resp.StatusCode, body)
+	}
+	final, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return final
+}
+
+// workosSignIn signs email in on the WorkOS (emulator) page at workosURL, choosing the first
+// organization when asked, and returns the callback URL WorkOS redirects to.
+func (s *stack) workosSignIn(t *testing.T, b *browser, workosURL, email string) string {
+	t.Helper()
+	resp, page := b.get(workosURL)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("WorkOS sign-in page: %d %s", resp.StatusCode, page)
 	}
@@ -302,15 +316,7 @@ func (s *stack) signIn(t *testing.T, b *browser, q url.Values, email string) *ur
 	if !strings.HasPrefix(callback, s.Issuer+authserver.PathCallback) {
 		t.Fatalf("WorkOS redirected to %s, not the callback", callback)
 	}
-	resp, body := b.get(callback)
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("callback: %d %s", resp.StatusCode, body)
-	}
-	final, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return final
+	return callback
 }
 
 // tokenRequest posts a token request and decodes the JSON answer.

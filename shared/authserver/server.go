@@ -79,10 +79,12 @@ const (
 	PathRevoke     = "/api/ext/auth/revoke"
 	PathIntrospect = "/api/ext/auth/introspect"
 	PathWebhook    = "/api/ext/auth/workos-webhook"
-	PathJWKS       = "/.well-known/jwks.json"
-	PathPRM        = "/.well-known/oauth-protected-resource"
-	PathASMetadata = "/.well-known/oauth-authorization-server"
-	PathOIDC       = "/.well-known/openid-configuration"
+	// PathConnectedApps is the page where a person sees and revokes the apps holding grants.
+	PathConnectedApps = "/api/ext/auth/connected-apps"
+	PathJWKS          = "/.well-known/jwks.json"
+	PathPRM           = "/.well-known/oauth-protected-resource"
+	PathASMetadata    = "/.well-known/oauth-authorization-server"
+	PathOIDC          = "/.well-known/openid-configuration"
 )
 
 // Routes serves every endpoint of the table from one mux, at every path API Gateway routes

@@ -52,6 +52,8 @@ const (
 	CauseWebhook         = "webhook"          // a signed WorkOS event (user deleted, membership ended, session revoked)
 	CauseUpstreamSession = "upstream_session" // token: a refresh found the person's WorkOS session ended
 	CauseClient          = "client"           // revoke: the client revoked its refresh token (RFC 7009)
+	CausePerson          = "person"           // connected-apps page: the person revoked an app
+	CauseOperator        = "operator"         // infra/cmd/grants: an operator revoked grants
 )
 
 // Units (CloudWatch StandardUnit values).

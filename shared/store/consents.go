@@ -17,8 +17,11 @@ import (
 // request within the approved scopes, and the callback issues a code only when the person
 // who signs in is the one who approved.
 type Consent struct {
-	UserID    string
-	Scope     string // the approved scope tokens, space-separated
+	UserID string
+	Scope  string // the approved scope tokens, space-separated
+	// GrantedAt is when the person last approved (zero for consents stored before it was
+	// kept): a later revocation of the app on the connected-apps page outranks it.
+	GrantedAt time.Time
 	ExpiresAt time.Time
 }
 
@@ -56,6 +59,7 @@ func (s *Store) PutConsent(ctx context.Context, browserHash []byte, clientID, re
 	it := keyOf(consentKey(browserHash, clientID, resource))
 	putS(it, "user_id", c.UserID)
 	putS(it, "scope", c.Scope)
+	putTime(it, "granted_at", c.GrantedAt)
 	putTime(it, attrExpiresAt, c.ExpiresAt)
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it})
 	return wrap("put consent", err)
@@ -74,5 +78,5 @@ func (s *Store) GetConsent(ctx context.Context, browserHash []byte, clientID, re
 	if !live(it, s.now(), false) {
 		return Consent{}, ErrNotFound
 	}
-	return Consent{UserID: getS(it, "user_id"), Scope: getS(it, "scope"), ExpiresAt: getTime(it, attrExpiresAt)}, nil
+	return Consent{UserID: getS(it, "user_id"), Scope: getS(it, "scope"), GrantedAt: getTime(it, "granted_at"), ExpiresAt: getTime(it, attrExpiresAt)}, nil
 }

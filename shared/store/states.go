@@ -25,6 +25,9 @@ type UpstreamState struct {
 	// RedirectApproved: a signed-in person approved this client with this redirect URI
 	// before, so a new approval need not record it again.
 	RedirectApproved bool
+	// ForConnectedApps: the person is signing in to the connected-apps page, not
+	// authorizing a client (Request is then empty); the callback opens the page.
+	ForConnectedApps bool
 	ExpiresAt        time.Time
 }
 
@@ -49,6 +52,9 @@ func (s *Store) PutUpstreamState(ctx context.Context, stateHash []byte, st Upstr
 	putRemembered(it, st.Remembered)
 	if st.RedirectApproved {
 		it["redirect_approved"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if st.ForConnectedApps {
+		it["for_connected_apps"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
 	putTime(it, attrExpiresAt, st.ExpiresAt)
 	return s.create(ctx, it)
@@ -93,6 +99,7 @@ func (s *Store) ConsumeUpstreamState(ctx context.Context, stateHash, browserHash
 		ConsentApproved:  getBool(it, "consent_approved"),
 		Remembered:       getRemembered(it),
 		RedirectApproved: getBool(it, "redirect_approved"),
+		ForConnectedApps: getBool(it, "for_connected_apps"),
 		ExpiresAt:        getTime(it, attrExpiresAt),
 	}, nil
 }
@@ -102,11 +109,13 @@ func (s *Store) ConsumeUpstreamState(ctx context.Context, stateHash, browserHash
 func putRemembered(it item, c Consent) {
 	putS(it, "consent_user_id", c.UserID)
 	putS(it, "consent_scope", c.Scope)
+	putTime(it, "consent_granted_at", c.GrantedAt)
 	putTime(it, "consent_expires_at", c.ExpiresAt)
 }
 
 func getRemembered(it item) Consent {
 	return Consent{
-		UserID: getS(it, "consent_user_id"), Scope: getS(it, "consent_scope"), ExpiresAt: getTime(it, "consent_expires_at"),
+		UserID: getS(it, "consent_user_id"), Scope: getS(it, "consent_scope"),
+		GrantedAt: getTime(it, "consent_granted_at"), ExpiresAt: getTime(it, "consent_expires_at"),
 	}
 }

@@ -16,6 +16,11 @@
 //	CODE#<b64url(sha256(code))>                 codes.go         authorization code
 //	REFRESH#<b64url(sha256(refresh token))>     refresh.go       refresh token
 //	FAMILY#<family id>                          refresh.go       refresh token family
+//	APPSESSION#<b64url(sha256(page cookie))>    connectedapps.go a person signed in to the
+//	                                                             connected-apps page
+//	APPREVOKED#<b64url(sha256(user id))>#<client>
+//	                                            connectedapps.go the person revoked that app there
+//	WEBHOOKEVENT#<WorkOS event id>              webhookevents.go a WorkOS event acted on
 //	RESOURCESERVER#<resource server id>         resourceservers.go
 //	                                                             a resource server's introspection
 //	                                                             credentials (RFC 7662 §2.1)
@@ -67,6 +72,11 @@
 //	PutResourceServer      1 PutItem
 //	GetResourceServer      1 GetItem
 //	DeleteResourceServer   1 DeleteItem
+//	PutAppsSession         1 PutItem (conditional: new)
+//	GetAppsSession         1 GetItem
+//	DeleteAppsSession      1 DeleteItem
+//	PutAppRevoked          1 PutItem
+//	AppRevokedAt           1 GetItem
 //	ClaimWebhookEvent      1 PutItem (conditional: the event id is new)
 //	ReleaseWebhookEvent    1 DeleteItem
 package store

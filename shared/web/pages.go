@@ -106,6 +106,36 @@ type ErrorPage struct {
 	ClientName string // the application the request came from, when known
 }
 
+// ConnectedAppsPage is what the connected-apps page shows a signed-in person. Every string
+// is escaped by html/template.
+type ConnectedAppsPage struct {
+	SignedInAs string
+	Apps       []ConnectedApp
+	// Notice is the outcome of the last action, one of the page's own sentences.
+	Notice     string
+	FormAction string
+	CSRFToken  string
+}
+
+// ConnectedApp is one application holding grants of the person: every live grant of that
+// client, taken together.
+type ConnectedApp struct {
+	ClientID string
+	Name     string // as the client registered it (not verified)
+	Deleted  bool   // the registration is gone while grants remain
+	// RedirectHosts are the hosts of its redirect URIs, in ASCII (punycode).
+	RedirectHosts []string
+	Scopes        []string
+	Resources     []string
+	GrantedAt     string // the first grant, formatted
+	LastUsedAt    string // the latest use of any of its grants, formatted
+}
+
+// RenderConnectedApps writes the connected-apps page; its forms post to the page itself.
+func RenderConnectedApps(w http.ResponseWriter, p ConnectedAppsPage) {
+	render(w, http.StatusOK, "apps.html", p, []string{})
+}
+
 // RenderConsent writes the consent page.
 func RenderConsent(w http.ResponseWriter, p ConsentPage) {
 	targets := append([]string{}, p.FormTargets...) // never nil: the page has a form

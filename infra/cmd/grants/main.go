@@ -32,9 +32,15 @@
 // It reads the functions' TABLE_NAME and the AWS SDK's own environment (credentials,
 // AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local), and needs dynamodb:Query,
 // dynamodb:Scan on the table's index, dynamodb:GetItem, dynamodb:UpdateItem and (for
-// delete-client) dynamodb:DeleteItem on the table. It emits no metric (README, "Cut off a
-// person or an app"). Errors go to stderr with exit status 1; usage errors print nothing on
-// stdout.
+// delete-client) dynamodb:DeleteItem on the table.
+//
+// revoke and delete-client count the grants they revoked in CloudWatch, as the functions
+// count theirs: GrantsRevoked{Function=grants, Cause=operator} in the Authbridge namespace
+// (PutMetricData; cloudwatch:PutMetricData). The command runs on an operator's machine, where
+// an EMF line would reach no log group. Against a local table (AWS_ENDPOINT_URL_DYNAMODB set)
+// the metric is sent only to AWS_ENDPOINT_URL_CLOUDWATCH, when set. A metric that cannot be
+// sent is a warning on stderr: the revocation stands and the output line is the record.
+// Errors go to stderr with exit status 1; usage errors print nothing on stdout.
 package main
 
 import (
@@ -47,9 +53,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
 )
 
@@ -57,7 +67,7 @@ const usage = "usage: grants list|revoke -user <WorkOS user id> | -client <clien
 	"       grants delete-client <client_id>"
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "grants:", err)
 		os.Exit(1)
 	}
@@ -78,7 +88,7 @@ type grantLine struct {
 	Revoked    bool   `json:"revoked"`
 }
 
-func run(args []string, getenv func(string) string, stdout io.Writer) error {
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(usage)
 	}
@@ -130,6 +140,7 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 		return list(ctx, st, filter, stdout)
 	case "revoke":
 		matched, revoked, err := st.RevokeFamilies(ctx, filter)
+		countRevoked(ctx, awsCfg, getenv, stderr, revoked)
 		if err != nil {
 			return fmt.Errorf("revoke (%d revoked before the error): %w", revoked, err)
 		}
@@ -143,10 +154,42 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 			return fmt.Errorf("delete %s: %w", clientID, err)
 		}
 		matched, revoked, err := st.RevokeFamilies(ctx, filter)
+		countRevoked(ctx, awsCfg, getenv, stderr, revoked)
 		if err != nil {
 			return fmt.Errorf("client %s deleted; revoking its grants (%d revoked before the error): %w", clientID, revoked, err)
 		}
 		return jsonLine(stdout, map[string]any{"client_id": clientID, "deleted": deleted, "matched": matched, "revoked": revoked})
+	}
+}
+
+// countRevoked sends GrantsRevoked{Function=grants, Cause=operator} = n to CloudWatch (none
+// when n is 0, or for a local table without a CloudWatch endpoint); a failure is a warning.
+func countRevoked(ctx context.Context, awsCfg aws.Config, getenv func(string) string, stderr io.Writer, n int) {
+	endpoint := getenv("AWS_ENDPOINT_URL_CLOUDWATCH")
+	if n == 0 || (getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" && endpoint == "") {
+		return
+	}
+	client := cloudwatch.NewFromConfig(awsCfg, func(o *cloudwatch.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := client.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{
+		Namespace: aws.String(obs.Namespace),
+		MetricData: []cwtypes.MetricDatum{{
+			MetricName: aws.String(obs.GrantsRevoked),
+			Unit:       cwtypes.StandardUnitCount,
+			Value:      aws.Float64(float64(n)),
+			Dimensions: []cwtypes.Dimension{
+				{Name: aws.String(obs.DimFunction), Value: aws.String("grants")},
+				{Name: aws.String(obs.DimCause), Value: aws.String(obs.CauseOperator)},
+			},
+		}},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "grants: warning: %d grants revoked, but the GrantsRevoked metric could not be sent: %v\n", n, err)
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -160,9 +162,28 @@ func (s *server) post(t *testing.T, path string, form url.Values, basic ...strin
 // token, code or secret handed out so far.
 func (s *server) grants(t *testing.T, args ...string) []map[string]any {
 	t.Helper()
-	var out bytes.Buffer
-	if err := run(args, func(k string) string { return map[string]string{"TABLE_NAME": s.Table}[k] }, &out); err != nil {
+	return s.grantsWith(t, nil, args...)
+}
+
+// grantsWith runs the command with env on top of the process's environment (where the AWS
+// endpoints of DynamoDB Local and local-kms are) and TABLE_NAME; stderr must stay empty.
+func (s *server) grantsWith(t *testing.T, env map[string]string, args ...string) []map[string]any {
+	t.Helper()
+	var out, stderr bytes.Buffer
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "TABLE_NAME" {
+			return s.Table
+		}
+		return os.Getenv(k)
+	}
+	if err := run(args, getenv, &out, &stderr); err != nil {
 		t.Fatalf("grants %v: %v", args, err)
+	}
+	if stderr.Len() > 0 {
+		t.Fatalf("grants %v wrote to stderr: %s", args, stderr.String())
 	}
 	for _, secret := range s.secrets {
 		if strings.Contains(out.String(), secret) {
@@ -307,12 +328,58 @@ func TestUsageErrorsPrintNothing(t *testing.T) {
 		"delete-client with two":    {"delete-client", "abc_1", "abc_2"},
 	} {
 		var out bytes.Buffer
-		if err := run(args, getenv, &out); err == nil || out.Len() != 0 {
+		if err := run(args, getenv, &out, io.Discard); err == nil || out.Len() != 0 {
 			t.Errorf("%s: err %v, stdout %q; want an error and nothing on stdout", name, err, out.String())
 		}
 	}
 	var out bytes.Buffer
-	if err := run([]string{"list", "-user", "user_1"}, func(string) string { return "" }, &out); err == nil || out.Len() != 0 {
+	if err := run([]string{"list", "-user", "user_1"}, func(string) string { return "" }, &out, io.Discard); err == nil || out.Len() != 0 {
 		t.Errorf("without TABLE_NAME: %v %q", err, out.String())
+	}
+}
+
+// An operator's revocation is counted like the functions' (README, Logs and metrics):
+// GrantsRevoked{Function=grants, Cause=operator} with the number revoked, sent to CloudWatch
+// with PutMetricData. No CloudWatch runs here: the endpoint records the request the SDK sends
+// (only a deployment shows the metric on the dashboard). Nothing is sent when nothing was
+// revoked.
+func TestOperatorRevocationsAreCounted(t *testing.T) {
+	s := newServer(t)
+	cursor := s.client(t, "Cursor")
+	s.signIn(t, cursor, ada)
+	s.signIn(t, cursor, bob)
+	var requests []string
+	cw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		requests = append(requests, r.Method+" "+r.URL.Path+" "+r.Header.Get("X-Amz-Target")+" "+string(body))
+		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+		if strings.Contains(r.Header.Get("Content-Type"), "cbor") {
+			w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+			_, _ = w.Write([]byte{0xa0}) // an empty CBOR map: PutMetricData returns nothing
+			return
+		}
+		_, _ = w.Write([]byte("{}"))
+	}))
+	defer cw.Close()
+	env := map[string]string{"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL}
+
+	if got := s.grantsWith(t, env, "revoke", "-org", "org_acme"); got[0]["revoked"] != 2.0 {
+		t.Fatalf("revoke -org: %v", got)
+	}
+	if len(requests) != 1 {
+		t.Fatalf("%d CloudWatch requests, want 1 PutMetricData: %q", len(requests), requests)
+	}
+	for _, want := range []string{"PutMetricData", "Authbridge", "GrantsRevoked", "Function", "grants", "Cause", "operator"} {
+		if !strings.Contains(requests[0], want) {
+			t.Errorf("the metric request lacks %q: %q", want, requests[0])
+		}
+	}
+	s.grantsWith(t, env, "revoke", "-org", "org_acme") // nothing left to revoke
+	if len(requests) != 1 {
+		t.Errorf("a revoke that revoked nothing sent a metric: %q", requests[1:])
+	}
+	s.grants(t, "revoke", "-user", ada.ID) // a local table without a CloudWatch endpoint: none
+	if len(requests) != 1 {
+		t.Errorf("sent a metric without a CloudWatch endpoint for a local table: %q", requests[1:])
 	}
 }

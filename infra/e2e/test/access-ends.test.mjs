@@ -6,13 +6,18 @@
 // The person is Hedy (infra/workos-seed.json), whom no other test signs in as: her session is
 // revoked and she is deleted from the stack's WorkOS emulator, so this file runs once per stack
 // start (a deleted user stays deleted until the stack restarts). The steps run in order:
-// (a) session revoked, (c) forged webhooks, (e) operator revoke by client, (b) user deleted.
+// (a) session revoked, (c) forged webhooks, (e) operator revoke by client, (d) Hedy revokes an
+// app on the connected-apps page in headless Chromium (screenshots in
+// test-artifacts/<stack>/connected-apps*.png), (b) user deleted.
 import { describe, it as test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { createHmac, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { stacks, sleep, ROOT } from '../lib/stack.mjs';
+import { stacks, sleep, ROOT, ARTIFACTS } from '../lib/stack.mjs';
+import { launchChromium } from '../lib/chromium.mjs';
 import { createSession, signInAndConnect, jwtPayload, UnauthorizedError } from '../lib/session.mjs';
 import { steps } from '../lib/steps.mjs';
 import { introspectionCredentials, introspect } from '../lib/introspection.mjs';
@@ -175,6 +180,49 @@ describe('access ends for a person signed in through the MCP TypeScript SDK clie
         t.diagnostic(`grants revoke -client took ${Math.round(performance.now() - started)} ms (go run included)`);
         assert.deepEqual(JSON.parse(stdout.trim()), { client_id: clientId, matched: 1, revoked: 1 });
         await assertRefreshRefused(stack, s, 'after grants revoke -client');
+        await assertRefreshWorks(stack, stays, 'her other client');
+      });
+
+      it('(d) on the connected-apps page in headless Chromium she revokes one app: its refresh fails, her other client keeps working', async (t) => {
+        const s = await open('revoked by the person');
+        const clientId = s.provider.clientInformation().client_id;
+        const dir = path.join(ARTIFACTS, stack.name);
+        mkdirSync(dir, { recursive: true });
+        const browser = await launchChromium();
+        const seen = { consoleErrors: [] };
+        try {
+          const page = await browser.context.newPage();
+          page.on('console', (m) => m.type() === 'error' && !m.location().url.endsWith('/favicon.ico') && seen.consoleErrors.push(`${page.url()}: ${m.text()}`));
+          page.on('pageerror', (e) => seen.consoleErrors.push(`${page.url()}: ${e.message}`));
+          const pageUrl = `${stack.issuer}/api/ext/auth/connected-apps`;
+          await page.goto(pageUrl);
+          // Not signed in to the page: WorkOS's sign-in (the emulator's page), then back.
+          await page.waitForURL((u) => u.href.startsWith(`${stack.workosUrl}/`));
+          await page.locator('#email-form input[name="email"]').fill(HEDY.email);
+          await page.locator('#email-form button[type="submit"]').click();
+          await page.waitForURL(pageUrl);
+          const section = page.locator(`section.app[data-client-id="${clientId}"]`);
+          await section.waitFor();
+          assert.match(await page.locator('body').innerText(), new RegExp(`Signed in as ${HEDY.email.replace('.', '\\.')}`));
+          const listed = await page.locator('section.app').evaluateAll((els) => els.map((e) => e.dataset.clientId));
+          assert.ok(listed.includes(stays.provider.clientInformation().client_id), `her other client is listed: ${listed}`);
+          const shown = await section.innerText();
+          assert.match(shown, /Authbridge e2e access-ends \(revoked by the person\)/);
+          assert.match(shown, /127\.0\.0\.1/); // the SDK client's loopback redirect URI
+          assert.match(shown, /Granted\s+\d{1,2} \w{3} \d{4} \d{2}:\d{2} UTC/);
+          assert.match(shown, /Last used\s+\d{1,2} \w{3} \d{4} \d{2}:\d{2} UTC/);
+          await page.screenshot({ path: path.join(dir, 'connected-apps.png'), fullPage: true });
+          await section.locator('button[name="action"][value="revoke"]').click();
+          await page.waitForURL(`${pageUrl}?notice=revoked`);
+          assert.match(await page.locator('[role="status"]').innerText(), /Access revoked/);
+          assert.equal(await page.locator(`section.app[data-client-id="${clientId}"]`).count(), 0, 'the revoked app is no longer listed');
+          await page.screenshot({ path: path.join(dir, 'connected-apps-revoked.png'), fullPage: true });
+          t.diagnostic(`screenshots: ${path.join(dir, 'connected-apps.png')}, ${path.join(dir, 'connected-apps-revoked.png')}`);
+        } finally {
+          await browser.close();
+        }
+        assert.deepEqual(seen.consoleErrors, []);
+        await assertRefreshRefused(stack, s, 'after she revoked the app on the connected-apps page');
         await assertRefreshWorks(stack, stays, 'her other client');
       });
 
