@@ -21,7 +21,8 @@ help: ## List the targets
 test: lint ## Everything CI runs: static checks, Go tests against DynamoDB Local and local-kms, end-to-end, make dev and key-rotation checks
 	@./infra/local/services.sh start test $(TEST_DDB_PORT) $(TEST_KMS_PORT)
 	@trap './infra/local/services.sh stop test' EXIT; \
-	$(TEST_ENV) go test -count=1 ./...
+	$(TEST_ENV) go test -count=1 ./... && \
+	$(TEST_ENV) ./infra/fuzz/run.sh 300x
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory stack-test
 	@$(MAKE) --no-print-directory rotation-test
@@ -63,6 +64,19 @@ lint: $(STATICCHECK) ## Static checks: gofmt, go vet, staticcheck, go mod tidy, 
 		awk -v defs='$(FRONT_DOOR_LINT_DEFAULTS)' "$$FRONT_DOOR_DEFAULTS_AWK" template.yaml >"$$tmp/template.yaml" && \
 		cfn-lint "$$tmp/template.yaml" || { echo "lint: cfn-lint fails on template.yaml with front doors configured ($(FRONT_DOOR_LINT_DEFAULTS))" >&2; exit 1; }
 	@echo "lint: gofmt, go vet, staticcheck $(STATICCHECK_VERSION), go mod tidy, cfn-lint: clean"
+
+# Fuzzing (infra/fuzz/targets.txt): each target for FUZZTIME; `make test` runs 300 inputs of
+# each (the committed seeds also run in every `go test`).
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Fuzz every request parser for FUZZTIME each (default 30s); a failing input lands in testdata/fuzz/ and fails the run
+	@./infra/local/services.sh start test $(TEST_DDB_PORT) $(TEST_KMS_PORT)
+	@trap './infra/local/services.sh stop test' EXIT; $(TEST_ENV) ./infra/fuzz/run.sh $(FUZZTIME)
+
+.PHONY: load
+load: ## Load test: CLIENTS (50) simulated MCP clients through the whole flow for DURATION (60s) on its own stack (port 3700); fails on a 5xx or a lost grant
+	@infra/local/load.sh
 
 .PHONY: services
 services: ## Start DynamoDB Local and local-kms on the test ports and print the variables to export

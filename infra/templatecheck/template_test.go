@@ -199,7 +199,7 @@ var allowedActions = map[string][]string{
 	"JwksFunction":             {"kms:GetPublicKey"},
 	"RegisterFunction":         {"dynamodb:PutItem"},
 	"AuthorizeFunction":        {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
-	"ConsentFunction":          {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
+	"ConsentFunction":          {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
 	"CallbackFunction":         {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
 	"TokenFunction":            {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Sign", "secretsmanager:GetSecretValue"},
 	"RevokeFunction":           {"dynamodb:GetItem", "dynamodb:UpdateItem"},

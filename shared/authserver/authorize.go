@@ -250,9 +250,50 @@ func (s *Server) unavailablePage(w http.ResponseWriter, r *http.Request, err err
 	} else {
 		s.log().ErrorContext(r.Context(), "dependency failed", "outcome", "temporarily_unavailable", "error", err.Error())
 	}
+	s.retryPage(w, s.retryURL(r))
+}
+
+// retryPage is the page of a browser step that a dependency kept from completing (503, with
+// Retry-After): nothing was spent, and retry, when known, repeats the step.
+func (s *Server) retryPage(w http.ResponseWriter, retry string) {
 	web.RenderError(w, http.StatusServiceUnavailable, web.ErrorPage{
 		Title: "Sign-in is temporarily unavailable", Message: "Please try again in a moment.", Code: "temporarily_unavailable",
+		RetryURL: retry,
 	})
+}
+
+// retryURL is the address that repeats a browser GET step which wrote nothing (the
+// authorization request, the connected-apps page); "" for other steps.
+func (s *Server) retryURL(r *http.Request) string {
+	if r.Method != http.MethodGet {
+		return ""
+	}
+	var path string
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/authorize"): // also the 2025-03-26 fallback /authorize
+		path = PathAuthorize
+	case strings.HasSuffix(r.URL.Path, PathConnectedApps):
+		path = PathConnectedApps
+	default:
+		return ""
+	}
+	if r.URL.RawQuery == "" {
+		return s.Config.Endpoint(path)
+	}
+	return s.Config.Endpoint(path) + "?" + r.URL.RawQuery
+}
+
+// authorizationRetryURL is the authorization request that produced req, sent again: the
+// client still waits at its redirect URI with the same state and PKCE verifier.
+func (s *Server) authorizationRetryURL(req store.AuthRequest) string {
+	q := url.Values{"response_type": {"code"}, "client_id": {req.ClientID}, "redirect_uri": {req.RedirectURI},
+		"code_challenge": {req.CodeChallenge}, "code_challenge_method": {"S256"}}
+	for k, v := range map[string]string{"scope": req.Scope, "resource": req.Resource, "state": req.State} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return s.Config.Endpoint(PathAuthorize) + "?" + q.Encode()
 }
 
 // echoableState is the client's state when it may go back in an error response: sent once

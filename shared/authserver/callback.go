@@ -65,7 +65,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	req := pending.Request
 	obs.SetClientID(ctx, req.ClientID)
 	id, e := s.upstreamIdentity(r, state, pending)
-	if e != nil {
+	if e != nil && e.Code == "temporarily_unavailable" {
+		// WorkOS unreachable: the person may try again at once (the client still waits).
+		s.retryPage(w, s.authorizationRetryURL(req))
+		return
+	} else if e != nil {
 		s.log().InfoContext(ctx, "authorization failed", "outcome", e.Code, "reason", e.Description)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, errorRedirect(req.RedirectURI, e, req.State, s.Config.Issuer), http.StatusFound)
@@ -172,13 +176,13 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req store.Aut
 		ExpiresAt:      s.now().Add(s.Config.CodeTTL),
 		SealedUpstream: sealUpstream(authCode, familyID, workosRefresh),
 	})
-	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		e := oauth.ErrTemporarilyUnavailable("the sign-in could not be saved")
-		s.log().ErrorContext(ctx, "code could not be stored", "outcome", e.Code, "error", err.Error())
-		http.Redirect(w, r, errorRedirect(req.RedirectURI, e, req.State, s.Config.Issuer), status)
+		// Nothing was issued; the person may try again at once (the client still waits).
+		s.log().ErrorContext(ctx, "code could not be stored", "outcome", "temporarily_unavailable", "error", err.Error())
+		s.retryPage(w, s.authorizationRetryURL(req))
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	s.log().InfoContext(ctx, "authorization completed", "outcome", "code_issued")
 	s.Metrics.Count(ctx, obs.AuthorizationsCompleted)
 	http.Redirect(w, r, clientRedirect(req.RedirectURI, url.Values{"code": {authCode}}, req.State, s.Config.Issuer), status)

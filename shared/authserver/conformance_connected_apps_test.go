@@ -184,6 +184,10 @@ func TestConnectedApps_Protections(t *testing.T) {
 		t.Fatal("no CSRF token on the page")
 	}
 	csrf := m[1]
+	forged := "A" + csrf[1:] // one character changed
+	if csrf[0] == 'A' {
+		forged = "B" + csrf[1:]
+	}
 
 	t.Run("headers", func(t *testing.T) {
 		resp, _ := b.get(s.Issuer + authserver.PathConnectedApps)
@@ -202,7 +206,7 @@ func TestConnectedApps_Protections(t *testing.T) {
 		header []string
 		status int
 	}{
-		{"wrong CSRF token", b, url.Values{"csrf_token": {"x" + csrf[1:]}, "action": {"revoke_all"}}, nil, http.StatusForbidden},
+		{"wrong CSRF token", b, url.Values{"csrf_token": {forged}, "action": {"revoke_all"}}, nil, http.StatusForbidden},
 		{"no CSRF token", b, url.Values{"action": {"revoke_all"}}, nil, http.StatusForbidden},
 		{"another browser's CSRF token without its session", newBrowser(t), url.Values{"csrf_token": {csrf}, "action": {"revoke_all"}}, nil, http.StatusForbidden},
 		{"cross-site Origin", b, url.Values{"csrf_token": {csrf}, "action": {"revoke_all"}}, []string{"Origin", "https://evil.example"}, http.StatusForbidden},

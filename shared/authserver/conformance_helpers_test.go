@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/authbridge/authbridge/shared/authserver"
+	"github.com/authbridge/authbridge/shared/testenv"
 )
 
 // ---- the table ----
@@ -78,45 +79,9 @@ func (s *stack) snapshot(t *testing.T) string {
 	return strings.Join(lines, "\n")
 }
 
-func itemString(it map[string]types.AttributeValue) string {
-	return avString(&types.AttributeValueMemberM{Value: it})
-}
+func itemString(it map[string]types.AttributeValue) string { return testenv.ItemString(it) }
 
-func avString(v types.AttributeValue) string {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return fmt.Sprintf("S:%q", v.Value)
-	case *types.AttributeValueMemberN:
-		return "N:" + v.Value
-	case *types.AttributeValueMemberB:
-		return "B:" + base64.StdEncoding.EncodeToString(v.Value)
-	case *types.AttributeValueMemberBOOL:
-		return fmt.Sprintf("BOOL:%v", v.Value)
-	case *types.AttributeValueMemberNULL:
-		return "NULL"
-	case *types.AttributeValueMemberL:
-		parts := make([]string, len(v.Value))
-		for i, e := range v.Value {
-			parts[i] = avString(e)
-		}
-		return "L[" + strings.Join(parts, ",") + "]"
-	case *types.AttributeValueMemberM:
-		keys := make([]string, 0, len(v.Value))
-		for k := range v.Value {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + "=" + avString(v.Value[k])
-		}
-		return "M{" + strings.Join(parts, ",") + "}"
-	case *types.AttributeValueMemberSS:
-		return fmt.Sprintf("SS%q", v.Value)
-	default:
-		return fmt.Sprintf("%T", v)
-	}
-}
+func avString(v types.AttributeValue) string { return testenv.AttributeString(v) }
 
 // avContains reports whether secret appears anywhere in v, as text or as bytes.
 func avContains(v types.AttributeValue, secret string) bool {

@@ -8,9 +8,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,8 +140,17 @@ func runObservedFlow(t *testing.T) *observedFlow {
 	workos.fail.Store(true)
 	w = f.authorize(t, s, b1, f.Public, redirectURI, "", "email")
 	workos.fail.Store(false)
-	if w.final.Query().Get("error") != "temporarily_unavailable" {
-		t.Fatalf("WorkOS outage: %s", w.final)
+	// The person is offered the same authorization request again (the client still waits).
+	link := regexp.MustCompile(`<a class="retry" href="([^"]+)">Try again</a>`).FindStringSubmatch(w.retry)
+	if link == nil {
+		t.Fatalf("WorkOS outage at the callback: want a page offering to try again, got:\n%s", w.retry)
+	}
+	again, _ := url.Parse(html.UnescapeString(link[1]))
+	sent, _ := url.Parse(w.authURL)
+	for k, v := range sent.Query() {
+		if again.Query().Get(k) != v[0] || again.Path != sent.Path {
+			t.Errorf("the retry link %s differs from the authorization request %s in %s", again, sent, k)
+		}
 	}
 	// A second grant for the public client.
 	w = f.authorize(t, s, b1, f.Public, redirectURI, "", "email")
@@ -186,6 +197,9 @@ func runObservedFlow(t *testing.T) *observedFlow {
 type authorization struct {
 	final *url.URL // the client's redirect
 	grant grant    // when a code came back
+	// retry is the callback's "try again" page (503) when WorkOS was unavailable, and authURL
+	// the authorization request it started from.
+	retry, authURL string
 }
 
 // authorize drives a browser from the authorization request to the client's redirect,
@@ -243,6 +257,9 @@ func (f *observedFlow) authorize(t *testing.T, s *stack, b *browser, clientID, r
 		f.secret("WorkOS code", code)
 	}
 	resp, body := b.get(callback.String())
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return authorization{retry: body, authURL: authURL}
+	}
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("callback: %d %s", resp.StatusCode, body)
 	}

@@ -46,6 +46,10 @@ type Server struct {
 	// Metrics receives the endpoints' EMF metrics; nil discards them.
 	Metrics *obs.Metrics
 	Now     func() time.Time
+	// RequestBudget bounds each request (its context's deadline), so that a dependency that
+	// hangs is answered with 503 temporarily_unavailable before the function's timeout;
+	// zero: no bound of its own (wiring sets wiring.RequestBudget).
+	RequestBudget time.Duration
 }
 
 func (s *Server) now() time.Time {
@@ -65,7 +69,19 @@ func (s *Server) log() *slog.Logger {
 // endpoint wraps an endpoint's handler with its request scope (obs.Scope: request id, route,
 // client id for every log line and metric) and a recover that logs inside that scope.
 func (s *Server) endpoint(route string, h http.Handler) http.Handler {
-	return obs.Scope(route, web.Recover(h, s.log()))
+	return obs.Scope(route, web.Recover(s.withBudget(h), s.log()))
+}
+
+// withBudget gives each request the deadline RequestBudget.
+func (s *Server) withBudget(h http.Handler) http.Handler {
+	if s.RequestBudget <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.RequestBudget)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // Paths of the OAuth endpoints, relative to the issuer. Which function serves each, and

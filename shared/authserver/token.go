@@ -92,10 +92,7 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, clientID str
 		level = s.log().ErrorContext
 	}
 	level(r.Context(), "token request refused", "client_id", clientID, "outcome", e.Code, "reason", e.Description)
-	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", retryAfterSeconds) // RFC 9110 §10.2.3: when to try again
-	}
-	web.OAuthError(w, e)
+	web.OAuthError(w, e) // a 503 carries Retry-After
 }
 
 // authenticateClient identifies the client by the method it registered (RFC 6749 §2.3,
@@ -166,15 +163,9 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid")
 	}
 
-	if _, err := s.Store.RedeemCode(ctx, codeHash); errors.Is(err, store.ErrConsumed) {
-		s.revokeReplayed(ctx, oauth.GrantAuthorizationCode, stored.FamilyID)
-		return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
-	} else if errors.Is(err, store.ErrNotFound) {
-		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid or expired")
-	} else if err != nil {
-		return tokenResponse{}, s.unavailable(ctx, err)
-	}
-
+	// The access token is signed before anything is written: when KMS fails, the code stays
+	// unused and the client can retry it. The code is then spent and the grant written in one
+	// transaction, so neither happens without the other (nothing half-written).
 	access, expiresIn, oerr := s.mint(ctx, client.ID, req.Scope, req.Resource, stored.FamilyID, stored.User)
 	if oerr != nil {
 		return tokenResponse{}, oerr
@@ -186,13 +177,22 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 		family := store.Family{ID: stored.FamilyID, ClientID: client.ID, ExpiresAt: now.Add(s.Config.RefreshTokenTTL)}
 		rt := store.RefreshToken{FamilyID: family.ID, ClientID: client.ID, Scope: req.Scope, Resource: req.Resource,
 			User: stored.User, IssuedAt: now, ExpiresAt: family.ExpiresAt, SealedUpstream: sealUpstream(refresh, family.ID, workosRefresh)}
-		if err := s.Store.IssueFamily(ctx, family, oauth.HashSecret(refresh), rt); errors.Is(err, store.ErrExists) {
-			// A replay of this code revoked the family while this exchange was in flight.
-			return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
-		} else if err != nil {
-			return tokenResponse{}, s.unavailable(ctx, err)
-		}
+		_, err = s.Store.RedeemCodeIssuingFamily(ctx, codeHash, family, oauth.HashSecret(refresh), rt)
 		resp.RefreshToken = refresh
+	} else {
+		_, err = s.Store.RedeemCode(ctx, codeHash)
+	}
+	switch {
+	case errors.Is(err, store.ErrConsumed):
+		s.revokeReplayed(ctx, oauth.GrantAuthorizationCode, stored.FamilyID)
+		return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
+	case errors.Is(err, store.ErrNotFound):
+		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid or expired")
+	case errors.Is(err, store.ErrExists):
+		// A replay of this code revoked the family while this exchange was in flight.
+		return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
+	case err != nil:
+		return tokenResponse{}, s.unavailable(ctx, err)
 	}
 	if !client.ExpiresAt.IsZero() {
 		// The registration is in use now: it no longer expires (RFC 7591 leaves lifetime to the server).
@@ -273,6 +273,7 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 
 	access, expiresIn, oerr := s.mint(ctx, client.ID, scope.String(), rt.Resource, rt.FamilyID, user)
 	if oerr != nil {
+		s.keepUpstream(ctx, oldHash, presented, rt.FamilyID, workosNext)
 		return tokenResponse{}, oerr
 	}
 	next := oauth.NewOpaque(oauth.PrefixRefreshToken)
@@ -292,6 +293,7 @@ func (s *Server) refresh(ctx context.Context, client store.Client, form url.Valu
 		case errors.Is(rotateErr, store.ErrNotFound):
 			return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid or expired")
 		case !errors.Is(rotateErr, store.ErrConsumed) && !errors.Is(rotateErr, store.ErrContended):
+			s.keepUpstream(ctx, oldHash, presented, rt.FamilyID, workosNext)
 			return tokenResponse{}, s.unavailable(ctx, rotateErr)
 		}
 		// Lost a race with another use of the same token (ErrConsumed), or a concurrent
@@ -364,6 +366,29 @@ func (s *Server) followSession(ctx context.Context, client store.Client, present
 	return user, id.RefreshToken, nil, nil
 }
 
+// keepUpstream saves WorkOS's rotated refresh token on the presented refresh token when the
+// refresh could not finish after WorkOS answered (KMS or DynamoDB failed): WorkOS has spent
+// the token the grant held, so without this the client's retry would find the WorkOS session
+// "ended" and lose the grant. Best effort, on its own short deadline (the request's may have
+// run out); a failure is logged: the grant then ends at its next refresh.
+func (s *Server) keepUpstream(ctx context.Context, oldHash []byte, presented, familyID, workosNext string) {
+	if workosNext == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepUpstreamTimeout)
+	defer cancel()
+	switch err := s.Store.KeepUpstream(ctx, oldHash, sealUpstream(presented, familyID, workosNext)); {
+	case err == nil:
+		s.log().InfoContext(ctx, "refresh failed after WorkOS rotated its token: the new WorkOS token kept for the retry", "outcome", "upstream_kept")
+	case errors.Is(err, store.ErrConsumed), errors.Is(err, store.ErrNotFound):
+	default:
+		s.log().ErrorContext(ctx, "refresh failed after WorkOS rotated its token, which could not be kept: the grant ends at its next refresh", "outcome", "upstream_lost", "error", err.Error())
+	}
+}
+
+// keepUpstreamTimeout bounds keepUpstream's write, past the request's own deadline.
+const keepUpstreamTimeout = 2 * time.Second
+
 // endFamily revokes a family whose WorkOS session has ended. reason is fit for the logs (no
 // secret): it is logged, the family id is not.
 func (s *Server) endFamily(ctx context.Context, familyID, outcome, reason string) {
@@ -418,9 +443,6 @@ const (
 	concurrentRotationWait = time.Second
 	concurrentRotationPoll = 100 * time.Millisecond
 )
-
-// retryAfterSeconds is the Retry-After of the token endpoint's 503 answers.
-const retryAfterSeconds = "5"
 
 // maxRotationAttempts bounds the rotations one refresh request tries while concurrent
 // transactions that did not rotate the token keep cancelling its own.

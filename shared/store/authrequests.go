@@ -65,14 +65,15 @@ func (s *Store) GetConsentRequest(ctx context.Context, idHash []byte) (ConsentRe
 	if err != nil {
 		return ConsentRequest{}, err
 	}
-	if !live(it, s.now(), false) {
+	if !live(it, s.now(), false) || consumed(it) {
 		return ConsentRequest{}, ErrNotFound
 	}
 	return consentRequestOf(it), nil
 }
 
-// DeleteConsentRequest deletes the request when it exists and has not expired (single
-// use); ErrNotFound otherwise, and an expired request is left untouched.
+// DeleteConsentRequest spends the request when it exists, has not expired and was not spent
+// (single use; the item stays, marked, until its expiry); ErrNotFound otherwise, and an
+// expired request is left untouched.
 func (s *Store) DeleteConsentRequest(ctx context.Context, idHash []byte) error {
 	if err := checkHash(idHash); err != nil {
 		return err

@@ -74,13 +74,15 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash []byte) (Code, error) {
 		return Code{}, err
 	}
 	now := s.now()
+	// used_at is written with this call's token: the SDK's repetition of this very call (its
+	// first attempt applied, the answer lost) passes the condition again, any other fails.
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 keyOf(hashKey(prefixCode, codeHash)),
-		UpdateExpression:                    aws.String("SET #used = :now"),
-		ConditionExpression:                 aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND #exp > :now"),
-		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#used": "used_at", "#exp": attrExpiresAt},
-		ExpressionAttributeValues:           item{":now": epoch(now)},
+		UpdateExpression:                    aws.String("SET #used = if_not_exists(#used, :now), #consumed = :token"),
+		ConditionExpression:                 aws.String("attribute_exists(#pk) AND #exp > :now AND ((attribute_not_exists(#used) AND attribute_not_exists(#consumed)) OR #consumed = :token)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#used": "used_at", "#exp": attrExpiresAt, "#consumed": attrConsumed},
+		ExpressionAttributeValues:           item{":now": epoch(now), ":token": callToken()},
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -110,4 +112,60 @@ func codeOf(it item) Code {
 
 		SealedUpstream: getB(it, attrSealedUpstream),
 	}
+}
+
+// RedeemCodeIssuingFamily marks the code used and writes the family and its first refresh
+// token, all in one transaction (3 actions: Update code, Put family, Put token), so that a
+// code is never spent without its grant being written, nor a grant written for a code that
+// was not spent. Errors as RedeemCode's (ErrConsumed with the code, ErrNotFound) for the
+// code, and ErrExists when the family or the token exists (a replay of the code revoked the
+// family while this exchange was in flight); on any error nothing was written. f and t as
+// IssueFamily's.
+func (s *Store) RedeemCodeIssuingFamily(ctx context.Context, codeHash []byte, f Family, tokenHash []byte, t RefreshToken) (Code, error) {
+	if err := checkHash(codeHash); err != nil {
+		return Code{}, err
+	}
+	fam, tok, err := s.familyItems(f, tokenHash, t)
+	if err != nil {
+		return Code{}, err
+	}
+	now := s.now()
+	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:                           aws.String(s.table),
+			Key:                                 keyOf(hashKey(prefixCode, codeHash)),
+			UpdateExpression:                    aws.String("SET #used = :now"),
+			ConditionExpression:                 aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND #exp > :now"),
+			ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#used": "used_at", "#exp": attrExpiresAt},
+			ExpressionAttributeValues:           item{":now": epoch(now)},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: fam,
+			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
+		}},
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: tok,
+			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
+		}},
+	}})
+	if reasons := cancellation(err); len(reasons) == 3 {
+		switch {
+		case reasonFailed(reasons[0]):
+			old := reasons[0].Item
+			if len(old) == 0 {
+				return Code{}, ErrNotFound
+			}
+			if _, used := old["used_at"]; used {
+				return codeOf(old), ErrConsumed
+			}
+			return Code{}, ErrNotFound // expired, unused
+		case reasonFailed(reasons[1]), reasonFailed(reasons[2]):
+			return Code{}, ErrExists
+		}
+	}
+	if err != nil {
+		return Code{}, wrap("redeem code and issue family", err)
+	}
+	return Code{FamilyID: f.ID, UsedAt: now}, nil
 }

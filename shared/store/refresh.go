@@ -98,20 +98,44 @@ func refreshOf(it item) RefreshToken {
 // exist (ErrExists otherwise), so a replayed code cannot create a second family. An empty
 // t.FamilyID or t.ClientID is taken from f; different values are refused (ErrInvalid).
 func (s *Store) IssueFamily(ctx context.Context, f Family, tokenHash []byte, t RefreshToken) error {
-	if err := checkHash(tokenHash); err != nil {
+	fam, tok, err := s.familyItems(f, tokenHash, t)
+	if err != nil {
 		return err
+	}
+	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: fam,
+			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
+		}},
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: tok,
+			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
+		}},
+	}})
+	for _, r := range cancellation(err) {
+		if reasonFailed(r) {
+			return ErrExists
+		}
+	}
+	return wrap("issue family", err)
+}
+
+// familyItems checks a new family and its first token and builds their items.
+func (s *Store) familyItems(f Family, tokenHash []byte, t RefreshToken) (fam, tok item, err error) {
+	if err := checkHash(tokenHash); err != nil {
+		return nil, nil, err
 	}
 	if err := checkID("family id", f.ID); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := checkID("client id", f.ClientID); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := checkExpiry(f.ExpiresAt); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := checkExpiry(t.ExpiresAt); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if t.FamilyID == "" {
 		t.FamilyID = f.ID
@@ -120,12 +144,12 @@ func (s *Store) IssueFamily(ctx context.Context, f Family, tokenHash []byte, t R
 		t.ClientID = f.ClientID
 	}
 	if t.FamilyID != f.ID || t.ClientID != f.ClientID {
-		return fmt.Errorf("%w: token's family or client differs from the family's", ErrInvalid)
+		return nil, nil, fmt.Errorf("%w: token's family or client differs from the family's", ErrInvalid)
 	}
 	if t.IssuedAt.IsZero() {
 		t.IssuedAt = s.now()
 	}
-	fam := keyOf(familyKey(f.ID))
+	fam = keyOf(familyKey(f.ID))
 	putS(fam, "client_id", f.ClientID)
 	fam["revoked"] = &types.AttributeValueMemberBOOL{Value: f.Revoked}
 	putTime(fam, attrExpiresAt, f.ExpiresAt)
@@ -137,22 +161,7 @@ func (s *Store) IssueFamily(ctx context.Context, f Family, tokenHash []byte, t R
 	putS(fam, "scope", t.Scope)
 	putS(fam, "resource", t.Resource)
 	putTime(fam, "created_at", t.IssuedAt)
-	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName: aws.String(s.table), Item: fam,
-			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
-		}},
-		{Put: &types.Put{
-			TableName: aws.String(s.table), Item: s.refreshItem(tokenHash, t),
-			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
-		}},
-	}})
-	for _, r := range cancellation(err) {
-		if reasonFailed(r) {
-			return ErrExists
-		}
-	}
-	return wrap("issue family", err)
+	return fam, s.refreshItem(tokenHash, t), nil
 }
 
 // GetRefreshToken returns the token, rotated ones included (RotatedAt set); ErrNotFound
@@ -324,4 +333,35 @@ func (s *Store) GrantRevoked(ctx context.Context, familyID string) (bool, error)
 		return true, err
 	}
 	return getBool(it, "revoked"), nil
+}
+
+// KeepUpstream replaces the sealed WorkOS refresh token of a refresh token that has not been
+// rotated (1 UpdateItem, conditional: live and not rotated). A refresh that got WorkOS's
+// rotated token but could not finish (KMS or DynamoDB failing after WorkOS answered) keeps it
+// here, so that the client's retry with the same refresh token presents WorkOS's current
+// token instead of a spent one. ErrConsumed when the token was rotated meanwhile (its
+// successor holds WorkOS's token), ErrNotFound when it is missing or expired.
+func (s *Store) KeepUpstream(ctx context.Context, tokenHash, sealed []byte) error {
+	if err := checkHash(tokenHash); err != nil {
+		return err
+	}
+	if len(sealed) == 0 {
+		return fmt.Errorf("%w: sealed upstream token is required", ErrInvalid)
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 keyOf(hashKey(prefixRefresh, tokenHash)),
+		UpdateExpression:                    aws.String("SET #up = :up"),
+		ConditionExpression:                 aws.String(condLive + " AND attribute_not_exists(#rot)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#exp": attrExpiresAt, "#rot": "rotated_at", "#up": attrSealedUpstream},
+		ExpressionAttributeValues:           item{":now": epoch(s.now()), ":up": &types.AttributeValueMemberB{Value: sealed}},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if ccf := conditionFailure(err); ccf != nil {
+		if live(ccf.Item, s.now(), false) {
+			return ErrConsumed
+		}
+		return ErrNotFound
+	}
+	return wrap("keep upstream token", err)
 }

@@ -30,7 +30,7 @@ func TestResourceServerRoundTrip(t *testing.T) {
 	mustErr(t, "GetResourceServer of a client id", func() error { _, err := e.store.GetResourceServer(e.ctx, "abc_client"); return err }(), ErrNotFound)
 	e.expectCalls("lookups", map[string]int{"GetItem": 2, "PutItem": 1})
 
-	mustErr(t, "PutResourceServer again", e.store.PutResourceServer(e.ctx, rs), ErrExists)
+	mustErr(t, "another resource server under the id", e.store.PutResourceServer(e.ctx, func() ResourceServer { o := rs; o.Resource += "/other"; return o }()), ErrExists)
 	mustOK(t, "DeleteResourceServer", e.store.DeleteResourceServer(e.ctx, rs.ID))
 	mustErr(t, "GetResourceServer deleted", func() error { _, err := e.store.GetResourceServer(e.ctx, rs.ID); return err }(), ErrNotFound)
 	mustErr(t, "DeleteResourceServer twice", e.store.DeleteResourceServer(e.ctx, rs.ID), ErrNotFound)

@@ -73,23 +73,24 @@ func (s *Store) ConsumeUpstreamState(ctx context.Context, stateHash, browserHash
 		return UpstreamState{}, err
 	}
 	now := s.now()
-	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 keyOf(hashKey(prefixState, stateHash)),
-		ConditionExpression:                 aws.String(condLive + " AND #browser = :browser"),
-		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#exp": attrExpiresAt, "#browser": "browser_hash"},
-		ExpressionAttributeValues:           item{":now": epoch(now), ":browser": &types.AttributeValueMemberB{Value: browserHash}},
-		ReturnValues:                        types.ReturnValueAllOld,
+		UpdateExpression:                    aws.String("SET #consumed = :token"),
+		ConditionExpression:                 aws.String(condLive + " AND #browser = :browser AND " + condUnconsumedOrMine),
+		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#exp": attrExpiresAt, "#browser": "browser_hash", "#consumed": attrConsumed},
+		ExpressionAttributeValues:           item{":now": epoch(now), ":browser": &types.AttributeValueMemberB{Value: browserHash}, ":token": callToken()},
+		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if ccf := conditionFailure(err); ccf != nil {
-		if live(ccf.Item, now, false) {
+		if live(ccf.Item, now, false) && !consumed(ccf.Item) {
 			return UpstreamState{}, ErrOtherBrowser
 		}
 		return UpstreamState{}, ErrNotFound
 	}
 	if err != nil {
-		return UpstreamState{}, wrap("delete state", err)
+		return UpstreamState{}, wrap("consume state", err)
 	}
 	it := out.Attributes
 	return UpstreamState{

@@ -48,20 +48,22 @@
 //	ApproveRedirectURI     1 UpdateItem
 //	PutConsentRequest      1 PutItem
 //	GetConsentRequest      1 GetItem
-//	DeleteConsentRequest   1 DeleteItem
+//	DeleteConsentRequest   1 UpdateItem (the request marked spent: consumed_by)
 //	PutConsent             1 PutItem
 //	GetConsent             1 GetItem
 //	PutUpstreamState       1 PutItem
-//	ConsumeUpstreamState   1 DeleteItem (conditional on the browser binding)
+//	ConsumeUpstreamState   1 UpdateItem (marked spent, conditional on the browser binding)
 //	PutCode                1 PutItem
 //	GetCode                1 GetItem
 //	RedeemCode             1 UpdateItem
+//	RedeemCodeIssuingFamily 1 TransactWriteItems (3 actions: Update code, Put family, Put token)
 //	IssueFamily            1 TransactWriteItems (2 actions: Put family, Put token)
 //	GetRefreshToken        1 GetItem
 //	RotateRefreshToken     1 TransactWriteItems (3 actions: Update family (last used, on the
 //	                       condition that it is live), Update old, Put new); repeated, at
 //	                       most 3 times in all, only when DynamoDB cancels it for a
 //	                       TransactionConflict with a concurrent write
+//	KeepUpstream           1 UpdateItem
 //	RevokeFamily           1 UpdateItem
 //	FamilyRevoked          1 GetItem
 //	GrantRevoked           1 GetItem
@@ -83,10 +85,13 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -346,20 +351,99 @@ const condNotExists = "attribute_not_exists(#pk)"
 const condLive = "attribute_exists(#pk) AND #exp > :now"
 
 var namesPK = map[string]string{"#pk": attrPK}
-var namesPKExp = map[string]string{"#pk": attrPK, "#exp": attrExpiresAt}
 
-// create writes a new item; ErrExists when its key is taken.
+// create writes a new item; ErrExists when its key is taken by another item. The SDK repeats
+// a call whose answer did not arrive (a timeout, a 5xx) although DynamoDB may have applied it:
+// the repetition then finds its own item under the key, which is a success, not a collision.
 func (s *Store) create(ctx context.Context, it item) error {
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     it,
-		ConditionExpression:      aws.String(condNotExists),
-		ExpressionAttributeNames: namesPK,
+		TableName:                           aws.String(s.table),
+		Item:                                it,
+		ConditionExpression:                 aws.String(condNotExists),
+		ExpressionAttributeNames:            namesPK,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
+	if ccf := conditionFailure(err); ccf != nil {
+		if sameItem(ccf.Item, it) {
+			return nil
+		}
 		return ErrExists
 	}
 	return wrap("put", err)
+}
+
+// sameItem reports whether two items hold the same attributes and values (sets compared as
+// sets).
+func sameItem(a, b item) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || canonical(v) != canonical(w) {
+			return false
+		}
+	}
+	return true
+}
+
+func canonical(v types.AttributeValue) string {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return "S" + strconv.Quote(v.Value)
+	case *types.AttributeValueMemberN:
+		return "N" + v.Value
+	case *types.AttributeValueMemberB:
+		return "B" + base64.StdEncoding.EncodeToString(v.Value)
+	case *types.AttributeValueMemberBOOL:
+		return "BOOL" + strconv.FormatBool(v.Value)
+	case *types.AttributeValueMemberNULL:
+		return "NULL"
+	case *types.AttributeValueMemberSS:
+		ss := append([]string(nil), v.Value...)
+		sort.Strings(ss)
+		return fmt.Sprintf("SS%q", ss)
+	case *types.AttributeValueMemberL:
+		parts := make([]string, len(v.Value))
+		for i, e := range v.Value {
+			parts[i] = canonical(e)
+		}
+		return "L[" + strings.Join(parts, ",") + "]"
+	case *types.AttributeValueMemberM:
+		keys := make([]string, 0, len(v.Value))
+		for k := range v.Value {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = strconv.Quote(k) + ":" + canonical(v.Value[k])
+		}
+		return "M{" + strings.Join(parts, ",") + "}"
+	}
+	return fmt.Sprintf("%T", v) // other kinds are not written by the store
+}
+
+// attrConsumed marks a single-use item as used by one call (consume, ConsumeUpstreamState,
+// RedeemCode): the call's own random token, so that the SDK's repetition of that call (its
+// first attempt applied, the answer lost) succeeds again while any other call is refused. A
+// consumed item stays until its expiry (TTL), and every read treats it as gone.
+const attrConsumed = "consumed_by"
+
+// callToken is a fresh random token for one consuming call.
+func callToken() types.AttributeValue {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return &types.AttributeValueMemberS{Value: base64.RawURLEncoding.EncodeToString(b)}
+}
+
+// condUnconsumedOrMine: the item was not consumed, or was consumed by this very call.
+const condUnconsumedOrMine = "(attribute_not_exists(#consumed) OR #consumed = :token)"
+
+// consumed reports whether a single-use item was used.
+func consumed(it item) bool {
+	_, ok := it[attrConsumed]
+	return ok
 }
 
 // get reads an item with a consistent read; nil when missing.
@@ -375,22 +459,23 @@ func (s *Store) get(ctx context.Context, pk string) (item, error) {
 	return out.Item, nil
 }
 
-// consume deletes a live item and returns it; ErrNotFound when missing or expired (an
-// expired item is left in place).
+// consume marks a live, unused item used (attrConsumed) and returns it; ErrNotFound when it
+// is missing, expired or used (an expired item is left in place).
 func (s *Store) consume(ctx context.Context, pk string) (item, error) {
-	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyOf(pk),
-		ConditionExpression:       aws.String(condLive),
-		ExpressionAttributeNames:  namesPKExp,
-		ExpressionAttributeValues: item{":now": epoch(s.now())},
-		ReturnValues:              types.ReturnValueAllOld,
+		UpdateExpression:          aws.String("SET #consumed = :token"),
+		ConditionExpression:       aws.String(condLive + " AND " + condUnconsumedOrMine),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpiresAt, "#consumed": attrConsumed},
+		ExpressionAttributeValues: item{":now": epoch(s.now()), ":token": callToken()},
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if isConditionFailed(err) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, wrap("delete", err)
+		return nil, wrap("consume", err)
 	}
 	return out.Attributes, nil
 }

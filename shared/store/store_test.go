@@ -256,3 +256,78 @@ func TestInvalidArguments(t *testing.T) {
 		RefreshToken{FamilyID: "f", ClientID: "c", ExpiresAt: exp}), ErrInvalid)
 	e.expectCalls("invalid arguments", map[string]int{})
 }
+
+// lostAnswer is the error of an attempt whose request DynamoDB applied but whose answer never
+// arrived (a read timeout): the SDK retries it, as it retries any timeout.
+type lostAnswer struct{}
+
+func (lostAnswer) Error() string { return "the answer was lost (read timeout)" }
+func (lostAnswer) Timeout() bool { return true }
+
+// DynamoDB may apply a write whose answer is lost (a timeout, a 5xx); the SDK then sends the
+// same call again. Every single-use write must take that repetition as the success it is,
+// and still refuse any other call. Here the first attempt reaches DynamoDB Local and is
+// applied, then its answer is replaced by a timeout, and the SDK's standard retryer repeats
+// the call (the retry is the SDK's, not the test's).
+func TestRepeatedCallIsItsOwnSuccess(t *testing.T) {
+	e := newEnv(t)
+	var lose atomic.Bool // the next attempt's answer is lost
+	lossy := dynamodb.WithAPIOptions(func(st *middleware.Stack) error {
+		return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("loseAnswer", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			if err == nil && lose.CompareAndSwap(true, false) {
+				return out, md, lostAnswer{}
+			}
+			return out, md, err
+		}), middleware.Before)
+	})
+	st := New(dynamodb.New(e.db.Options(), lossy), e.table).WithClock(e.clock.now)
+	lost := func(what string, call func() error) {
+		t.Helper()
+		lose.Store(true)
+		mustOK(t, what+", its first answer lost", call())
+		if lose.Load() {
+			t.Fatalf("%s: no attempt reached DynamoDB", what)
+		}
+	}
+	exp := e.clock.now().Add(time.Minute)
+
+	lost("put a consent request", func() error {
+		return st.PutConsentRequest(e.ctx, hash("request"), ConsentRequest{Request: testRequest, CSRFHash: hash("c"), BrowserHash: hash("b"), ExpiresAt: exp})
+	})
+	lost("spend it", func() error { return st.DeleteConsentRequest(e.ctx, hash("request")) })
+	mustErr(t, "spend it again", st.DeleteConsentRequest(e.ctx, hash("request")), ErrNotFound)
+
+	lost("put a state", func() error {
+		return st.PutUpstreamState(e.ctx, hash("state"), UpstreamState{Request: testRequest, BrowserHash: hash("b"), ExpiresAt: exp})
+	})
+	lost("consume it", func() error { _, err := st.ConsumeUpstreamState(e.ctx, hash("state"), hash("b")); return err })
+	_, err := st.ConsumeUpstreamState(e.ctx, hash("state"), hash("b"))
+	mustErr(t, "consume it again", err, ErrNotFound)
+
+	lost("put a code", func() error {
+		return st.PutCode(e.ctx, hash("code"), Code{Request: testRequest, User: testUser, ExpiresAt: exp})
+	})
+	lost("redeem it", func() error { _, err := st.RedeemCode(e.ctx, hash("code")); return err })
+	_, err = st.RedeemCode(e.ctx, hash("code"))
+	mustErr(t, "redeem it again (a replay)", err, ErrConsumed)
+
+	lost("put a code with a family", func() error {
+		return st.PutCode(e.ctx, hash("code-2"), Code{Request: testRequest, User: testUser, FamilyID: "fam-lost", ExpiresAt: exp})
+	})
+	lost("redeem it and issue the family (a transaction, its token repeated)", func() error {
+		_, err := st.RedeemCodeIssuingFamily(e.ctx, hash("code-2"), Family{ID: "fam-lost", ClientID: testRequest.ClientID, ExpiresAt: exp},
+			hash("refresh-1"), RefreshToken{User: testUser, ExpiresAt: exp})
+		return err
+	})
+	_, err = st.RedeemCodeIssuingFamily(e.ctx, hash("code-2"), Family{ID: "fam-lost", ClientID: testRequest.ClientID, ExpiresAt: exp},
+		hash("refresh-2"), RefreshToken{User: testUser, ExpiresAt: exp})
+	mustErr(t, "redeem it again", err, ErrConsumed)
+
+	lost("claim a webhook event", func() error { return st.ClaimWebhookEvent(e.ctx, "event_1", e.clock.now().Add(time.Hour)) })
+	mustErr(t, "a second delivery", st.ClaimWebhookEvent(e.ctx, "event_1", e.clock.now().Add(time.Hour)), ErrExists)
+
+	lost("put a page session", func() error {
+		return st.PutAppsSession(e.ctx, hash("abp_x"), AppsSession{User: testUser, ExpiresAt: exp})
+	})
+}

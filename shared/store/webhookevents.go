@@ -23,6 +23,9 @@ func (s *Store) ClaimWebhookEvent(ctx context.Context, eventID string, expiresAt
 		return err
 	}
 	it := keyOf(prefixWebhookEvent + eventID)
+	// This claim's own token: a repetition of this call finds its own item (create), a
+	// second delivery of the event, another claim, does not.
+	it["claim"] = callToken()
 	putTime(it, "claimed_at", s.now())
 	putTime(it, attrExpiresAt, expiresAt)
 	return s.create(ctx, it)

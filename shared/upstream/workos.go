@@ -47,13 +47,18 @@ type SignIn struct {
 	callbackURL string
 }
 
+// WorkOSTimeout bounds one call to WorkOS (authenticate at the callback, refresh at the token
+// endpoint, the MCP tools' calls): one attempt, no retry (workos-go makes none either), so
+// that the request ends within its budget (wiring.RequestBudget) and the client retries.
+const WorkOSTimeout = 3 * time.Second
+
 // NewSignIn builds the WorkOS client for endpoint (https://api.workos.com in production,
 // the emulator locally). callbackURL is Authbridge's /api/ext/auth/callback.
 func NewSignIn(endpoint, apiKey, clientID, callbackURL string) *SignIn {
 	c := usermanagement.NewClient(apiKey)
 	// workos-go concatenates the endpoint as is: a trailing slash would double it.
 	c.Endpoint = strings.TrimRight(endpoint, "/")
-	c.HTTPClient = &http.Client{Timeout: 8 * time.Second}
+	c.HTTPClient = &http.Client{Timeout: WorkOSTimeout}
 	return &SignIn{client: c, clientID: clientID, callbackURL: callbackURL}
 }
 
@@ -185,7 +190,10 @@ func authenticateError(err error) error {
 		return fmt.Errorf("upstream: authenticate: %w", err) // transport: no WorkOS answer to leak
 	}
 	code = errorWord(code)
-	if status >= 400 && status < 500 && status != http.StatusUnauthorized {
+	// 401 is Authbridge's API key, 408 and 429 ask to try again (RFC 9110 §15.5.9, RFC 6585
+	// §4): outages, not a refusal of the person's sign-in.
+	if status >= 400 && status < 500 && status != http.StatusUnauthorized &&
+		status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
 		return fmt.Errorf("%w: %d %s", ErrRejected, status, code)
 	}
 	return fmt.Errorf("upstream: authenticate: WorkOS answered %d %s (request id %s)", status, code, errorWord(requestID))

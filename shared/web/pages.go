@@ -104,6 +104,9 @@ type ErrorPage struct {
 	Message    string
 	Code       string
 	ClientName string // the application the request came from, when known
+	// RetryURL, when set, is offered as a "Try again" link: the same step again (a dependency
+	// was unavailable, nothing was spent).
+	RetryURL string
 }
 
 // ConnectedAppsPage is what the connected-apps page shows a signed-in person. Every string
@@ -156,6 +159,9 @@ func render(w http.ResponseWriter, status int, name string, data any, formTarget
 		formTargets = nil
 	}
 	secureHTMLHeaders(w, formTargets)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfterSeconds) // RFC 9110 §10.2.3
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

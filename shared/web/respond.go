@@ -36,11 +36,18 @@ func NoStore(w http.ResponseWriter) {
 // WWW-Authenticate challenge, as §5.2 requires when the client tried to authenticate.
 func OAuthError(w http.ResponseWriter, e *oauth.Error) {
 	NoStore(w)
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfterSeconds) // RFC 9110 §10.2.3: when to try again
+	}
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="authbridge", error="invalid_client"`)
 	}
 	JSON(w, e.Status, map[string]string{"error": e.Code, "error_description": e.Description})
 }
+
+// RetryAfterSeconds is the Retry-After of every 503 answer (JSON or page): a dependency
+// failed or was too slow, and the same request may be sent again.
+const RetryAfterSeconds = "5"
 
 // ReadBody reads at most limit bytes of the request body, refusing larger bodies.
 func ReadBody(r *http.Request, limit int64) ([]byte, *oauth.Error) {

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -55,7 +54,7 @@ func New() *Function {
 		fatal(log, "invalid configuration", err)
 	}
 	// AWS_ENDPOINT_URL_DYNAMODB / _KMS (local stack) are honoured by the SDK itself.
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := LoadAWSConfig(context.Background())
 	if err != nil {
 		fatal(log, "aws configuration", err)
 	}
@@ -73,7 +72,7 @@ func (f *Function) ServeEndpoint(e authserver.Endpoint) {
 // EndpointHandler builds endpoint e's dependencies and returns its checked handler; on a
 // missing dependency it logs and exits, so Lambda reports an init failure.
 func (f *Function) EndpointHandler(e authserver.Endpoint) http.Handler {
-	srv := &authserver.Server{Config: f.Config, Log: f.Log, Metrics: f.Metrics}
+	srv := &authserver.Server{Config: f.Config, Log: f.Log, Metrics: f.Metrics, RequestBudget: RequestBudget}
 	for _, need := range e.Needs {
 		build, ok := dependencyBuilders[need]
 		if !ok {
