@@ -23,8 +23,13 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, r, "", oerr)
 		return
 	}
-	// RFC 7009 §2.1: the client authenticates as it does at the token endpoint.
-	client, oerr := s.authenticateClient(ctx, r, form)
+	// RFC 7009 §2.1: the client authenticates as it does at the token endpoint; a refresh
+	// token is read with the client (one BatchGetItem).
+	var refreshHash []byte
+	if token := form.Get("token"); wellFormed(token, oauth.PrefixRefreshToken) {
+		refreshHash = oauth.HashSecret(token)
+	}
+	client, read, oerr := s.authenticateClientWith(ctx, r, form, nil, refreshHash)
 	if oerr != nil {
 		s.tokenError(w, r, claimedClientID(r, form), oerr)
 		return
@@ -45,8 +50,8 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, r, client.ID, oauth.ErrUnsupportedTokenType("access tokens cannot be revoked; revoke the refresh token to end the grant"))
 		return
 	}
-	if refreshToken && len(token) <= 128 {
-		rt, err := s.Store.GetRefreshToken(ctx, oauth.HashSecret(token))
+	if refreshToken && read.RefreshRead {
+		rt, err := read.Refresh, read.RefreshErr
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:

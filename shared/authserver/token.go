@@ -54,7 +54,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, r, "", oauth.ErrUnsupportedGrantType("grant_type must be %s", strings.Join(oauth.SupportedGrants(), " or ")))
 		return
 	}
-	client, oerr := s.authenticateClient(ctx, r, form)
+	// The client and the code or refresh token presented are read together (one
+	// BatchGetItem), then checked in the order of the RFC: the client first.
+	var codeHash, refreshHash []byte
+	switch grant {
+	case oauth.GrantAuthorizationCode:
+		if code := form.Get("code"); wellFormed(code, oauth.PrefixCode) {
+			codeHash = oauth.HashSecret(code)
+		}
+	case oauth.GrantRefreshToken:
+		if token := form.Get("refresh_token"); wellFormed(token, oauth.PrefixRefreshToken) {
+			refreshHash = oauth.HashSecret(token)
+		}
+	}
+	client, read, oerr := s.authenticateClientWith(ctx, r, form, codeHash, refreshHash)
 	if oerr != nil {
 		s.tokenError(w, r, claimedClientID(r, form), oerr)
 		return
@@ -64,7 +77,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, r, client.ID, oauth.ErrUnauthorizedClient("client is not registered for the %s grant", grant))
 		return
 	}
-	resp, oerr := redeem(s, ctx, client, form)
+	resp, oerr := redeem(s, ctx, client, form, read)
 	if oerr != nil {
 		s.tokenError(w, r, client.ID, oerr)
 		return
@@ -75,8 +88,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	web.JSON(w, http.StatusOK, resp)
 }
 
-// grantHandler redeems one grant type for a client that authenticated and registered that grant.
-type grantHandler func(s *Server, ctx context.Context, client store.Client, form url.Values) (tokenResponse, *oauth.Error)
+// grantHandler redeems one grant type for a client that authenticated and registered that
+// grant; read holds the code or refresh token read with the client.
+type grantHandler func(s *Server, ctx context.Context, client store.Client, form url.Values, read store.TokenRead) (tokenResponse, *oauth.Error)
+
+// wellFormed reports whether a presented code or refresh token can be one Authbridge issued
+// (its prefix, at most 128 characters): only those are looked up.
+func wellFormed(secret, prefix string) bool {
+	return strings.HasPrefix(secret, prefix) && len(secret) <= 128
+}
 
 // tokenGrants is the token endpoint's dispatch: the handler of each grant type in
 // oauth.SupportedGrants, the list registration and metadata follow (a test keeps the two
@@ -95,29 +115,41 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, clientID str
 	web.OAuthError(w, e) // a 503 carries Retry-After
 }
 
-// authenticateClient identifies the client by the method it registered (RFC 6749 §2.3,
-// RFC 7591 §2 token_endpoint_auth_method); secrets are compared in constant time.
-func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (store.Client, *oauth.Error) {
+// authenticateClientWith identifies the client by the method it registered (RFC 6749 §2.3,
+// RFC 7591 §2 token_endpoint_auth_method; secrets compared in constant time) and reads, in
+// the same request to DynamoDB, the code or refresh token whose hash is given (nil: none;
+// then it is one GetItem).
+func (s *Server) authenticateClientWith(ctx context.Context, r *http.Request, form url.Values, codeHash, refreshHash []byte) (store.Client, store.TokenRead, *oauth.Error) {
 	creds, oerr := oauth.ParseClientCredentials(r.Header.Get("Authorization"), form)
 	if oerr != nil {
-		return store.Client{}, oerr
+		return store.Client{}, store.TokenRead{}, oerr
 	}
-	client, err := s.Store.GetClient(ctx, creds.ClientID)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) { // ErrInvalid: an id no client can have
-		return store.Client{}, oauth.ErrInvalidClient("unknown client")
-	} else if err != nil {
-		return store.Client{}, s.unavailable(ctx, err)
+	var read store.TokenRead
+	var err error
+	if codeHash == nil && refreshHash == nil {
+		read.Client, read.ClientErr = s.Store.GetClient(ctx, creds.ClientID)
+		if !errors.Is(read.ClientErr, store.ErrNotFound) && !errors.Is(read.ClientErr, store.ErrInvalid) {
+			err, read.ClientErr = read.ClientErr, nil
+		}
+	} else {
+		read, err = s.Store.ReadForToken(ctx, creds.ClientID, codeHash, refreshHash)
 	}
-	if oerr := oauth.Authenticate(creds, client.TokenEndpointAuthMethod, client.SecretHash); oerr != nil {
-		return store.Client{}, oerr
+	if err != nil {
+		return store.Client{}, store.TokenRead{}, s.unavailable(ctx, err)
 	}
-	return client, nil
+	if read.ClientErr != nil { // ErrNotFound, or ErrInvalid: an id no client can have
+		return store.Client{}, store.TokenRead{}, oauth.ErrInvalidClient("unknown client")
+	}
+	if oerr := oauth.Authenticate(creds, read.Client.TokenEndpointAuthMethod, read.Client.SecretHash); oerr != nil {
+		return store.Client{}, store.TokenRead{}, oerr
+	}
+	return read.Client, read, nil
 }
 
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707 §2.2).
 // Every binding is checked before the code is marked used, so a rejected request writes
 // nothing; a replayed code revokes what it issued (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3).
-func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url.Values) (tokenResponse, *oauth.Error) {
+func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url.Values, read store.TokenRead) (tokenResponse, *oauth.Error) {
 	code, redirectURI, verifier := form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier")
 	switch {
 	case code == "":
@@ -126,11 +158,14 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 		return tokenResponse{}, oauth.ErrInvalidRequest("code_verifier is required (PKCE)")
 	case !oauth.ValidCodeVerifier(verifier):
 		return tokenResponse{}, oauth.ErrInvalidRequest("code_verifier must be 43-128 characters of A-Z, a-z, 0-9 and -._~ (RFC 7636 section 4.1)")
-	case !strings.HasPrefix(code, oauth.PrefixCode) || len(code) > 128:
+	case !wellFormed(code, oauth.PrefixCode):
 		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid")
 	}
 	codeHash := oauth.HashSecret(code)
-	stored, err := s.Store.GetCode(ctx, codeHash)
+	stored, err := read.Code, read.CodeErr // read with the client
+	if !read.CodeRead {
+		stored, err = s.Store.GetCode(ctx, codeHash)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return tokenResponse{}, oauth.ErrInvalidGrant("code is invalid or expired")
 	} else if err != nil {
@@ -171,14 +206,22 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 		return tokenResponse{}, oerr
 	}
 	resp := tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: expiresIn, Scope: req.Scope}
+	// A client's first token keeps its registration (RFC 7591 leaves lifetime to the server:
+	// an unused one expires): marked in the same transaction.
+	firstUseOf := ""
+	if !client.ExpiresAt.IsZero() {
+		firstUseOf = client.ID
+	}
 	if slices.Contains(client.GrantTypes, oauth.GrantRefreshToken) {
 		now := s.now()
 		refresh := oauth.NewOpaque(oauth.PrefixRefreshToken)
 		family := store.Family{ID: stored.FamilyID, ClientID: client.ID, ExpiresAt: now.Add(s.Config.RefreshTokenTTL)}
 		rt := store.RefreshToken{FamilyID: family.ID, ClientID: client.ID, Scope: req.Scope, Resource: req.Resource,
 			User: stored.User, IssuedAt: now, ExpiresAt: family.ExpiresAt, SealedUpstream: sealUpstream(refresh, family.ID, workosRefresh)}
-		_, err = s.Store.RedeemCodeIssuingFamily(ctx, codeHash, family, oauth.HashSecret(refresh), rt)
+		_, err = s.Store.RedeemCodeIssuingFamily(ctx, codeHash, family, oauth.HashSecret(refresh), rt, firstUseOf)
 		resp.RefreshToken = refresh
+	} else if firstUseOf != "" {
+		_, err = s.Store.RedeemCodeFirstUse(ctx, codeHash, firstUseOf)
 	} else {
 		_, err = s.Store.RedeemCode(ctx, codeHash)
 	}
@@ -191,14 +234,10 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 	case errors.Is(err, store.ErrExists):
 		// A replay of this code revoked the family while this exchange was in flight.
 		return tokenResponse{}, oauth.ErrInvalidGrant("code was already used")
+	case errors.Is(err, store.ErrClientGone):
+		return tokenResponse{}, oauth.ErrInvalidClient("unknown client")
 	case err != nil:
 		return tokenResponse{}, s.unavailable(ctx, err)
-	}
-	if !client.ExpiresAt.IsZero() {
-		// The registration is in use now: it no longer expires (RFC 7591 leaves lifetime to the server).
-		if err := s.Store.MarkClientUsed(ctx, client.ID); err != nil {
-			s.log().WarnContext(ctx, "client could not be marked used", "outcome", "client_not_marked_used", "error", err.Error())
-		}
 	}
 	return resp, nil
 }
@@ -208,16 +247,19 @@ func (s *Server) exchangeCode(ctx context.Context, client store.Client, form url
 // retries, revokes its whole family (OAuth 2.0 Security BCP §4.14.2). Within the window the
 // same client gets the token's successor again (refreshSuccessor), so a client racing itself
 // (parallel refreshes, a retry after a lost response) keeps one valid grant.
-func (s *Server) refresh(ctx context.Context, client store.Client, form url.Values) (tokenResponse, *oauth.Error) {
+func (s *Server) refresh(ctx context.Context, client store.Client, form url.Values, read store.TokenRead) (tokenResponse, *oauth.Error) {
 	presented := form.Get("refresh_token")
 	if presented == "" {
 		return tokenResponse{}, oauth.ErrInvalidRequest("refresh_token is required")
 	}
-	if !strings.HasPrefix(presented, oauth.PrefixRefreshToken) || len(presented) > 128 {
+	if !wellFormed(presented, oauth.PrefixRefreshToken) {
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid")
 	}
 	oldHash := oauth.HashSecret(presented)
-	rt, err := s.Store.GetRefreshToken(ctx, oldHash)
+	rt, err := read.Refresh, read.RefreshErr // read with the client
+	if !read.RefreshRead {
+		rt, err = s.Store.GetRefreshToken(ctx, oldHash)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return tokenResponse{}, oauth.ErrInvalidGrant("refresh token is invalid or expired")
 	} else if err != nil {

@@ -75,6 +75,11 @@ func (s *Store) GetClient(ctx context.Context, id string) (Client, error) {
 	if err != nil {
 		return Client{}, err
 	}
+	return s.clientOf(id, it)
+}
+
+// clientOf is the client stored in it; ErrNotFound if it is missing or expired.
+func (s *Store) clientOf(id string, it item) (Client, error) {
 	if !live(it, s.now(), true) {
 		return Client{}, ErrNotFound
 	}
@@ -93,6 +98,20 @@ func (s *Store) GetClient(ctx context.Context, id string) (Client, error) {
 		IssuedAt:                getTime(it, "issued_at"),
 		ExpiresAt:               getTime(it, attrExpiresAt),
 	}, nil
+}
+
+// markUsedAction is MarkClientUsed as an action of a transaction: the client's expiry
+// removed, on the condition that it exists and has not expired (a client deleted or expired
+// since it was read cancels the transaction: ErrClientGone).
+func (s *Store) markUsedAction(id string, now time.Time) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(clientKey(id)),
+		UpdateExpression:          aws.String("REMOVE #exp"),
+		ConditionExpression:       aws.String("attribute_exists(#pk) AND (attribute_not_exists(#exp) OR #exp > :now)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpiresAt},
+		ExpressionAttributeValues: item{":now": epoch(now)},
+	}}
 }
 
 // MarkClientUsed removes the client's expiry, so a registration that was used is kept.

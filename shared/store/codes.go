@@ -115,13 +115,15 @@ func codeOf(it item) Code {
 }
 
 // RedeemCodeIssuingFamily marks the code used and writes the family and its first refresh
-// token, all in one transaction (3 actions: Update code, Put family, Put token), so that a
+// token, all in one transaction (3 actions: Update code, Put family, Put token; a 4th, Update
+// client, marks the client used when firstUseOf names it: MarkClientUsed's write), so that a
 // code is never spent without its grant being written, nor a grant written for a code that
 // was not spent. Errors as RedeemCode's (ErrConsumed with the code, ErrNotFound) for the
-// code, and ErrExists when the family or the token exists (a replay of the code revoked the
-// family while this exchange was in flight); on any error nothing was written. f and t as
-// IssueFamily's.
-func (s *Store) RedeemCodeIssuingFamily(ctx context.Context, codeHash []byte, f Family, tokenHash []byte, t RefreshToken) (Code, error) {
+// code, ErrExists when the family or the token exists (a replay of the code revoked the
+// family while this exchange was in flight), ErrClientGone when the client was deleted or
+// expired since it was read; on any error nothing was written. f and t as IssueFamily's.
+// The SDK's repetition of the transaction carries the same idempotency token (succeeds).
+func (s *Store) RedeemCodeIssuingFamily(ctx context.Context, codeHash []byte, f Family, tokenHash []byte, t RefreshToken, firstUseOf string) (Code, error) {
 	if err := checkHash(codeHash); err != nil {
 		return Code{}, err
 	}
@@ -130,16 +132,8 @@ func (s *Store) RedeemCodeIssuingFamily(ctx context.Context, codeHash []byte, f 
 		return Code{}, err
 	}
 	now := s.now()
-	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName:                           aws.String(s.table),
-			Key:                                 keyOf(hashKey(prefixCode, codeHash)),
-			UpdateExpression:                    aws.String("SET #used = :now"),
-			ConditionExpression:                 aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND #exp > :now"),
-			ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#used": "used_at", "#exp": attrExpiresAt},
-			ExpressionAttributeValues:           item{":now": epoch(now)},
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
+	actions := []types.TransactWriteItem{
+		s.redeemAction(codeHash, now),
 		{Put: &types.Put{
 			TableName: aws.String(s.table), Item: fam,
 			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
@@ -148,24 +142,81 @@ func (s *Store) RedeemCodeIssuingFamily(ctx context.Context, codeHash []byte, f 
 			TableName: aws.String(s.table), Item: tok,
 			ConditionExpression: aws.String(condNotExists), ExpressionAttributeNames: namesPK,
 		}},
-	}})
-	if reasons := cancellation(err); len(reasons) == 3 {
+	}
+	if firstUseOf != "" {
+		actions = append(actions, s.markUsedAction(firstUseOf, now))
+	}
+	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
+	if reasons := cancellation(err); len(reasons) == len(actions) {
+		if code, err := redeemFailure(reasons[0]); err != nil {
+			return code, err
+		}
 		switch {
-		case reasonFailed(reasons[0]):
-			old := reasons[0].Item
-			if len(old) == 0 {
-				return Code{}, ErrNotFound
-			}
-			if _, used := old["used_at"]; used {
-				return codeOf(old), ErrConsumed
-			}
-			return Code{}, ErrNotFound // expired, unused
 		case reasonFailed(reasons[1]), reasonFailed(reasons[2]):
 			return Code{}, ErrExists
+		case len(reasons) == 4 && reasonFailed(reasons[3]):
+			return Code{}, ErrClientGone
 		}
 	}
 	if err != nil {
 		return Code{}, wrap("redeem code and issue family", err)
 	}
 	return Code{FamilyID: f.ID, UsedAt: now}, nil
+}
+
+// RedeemCodeFirstUse is RedeemCode for a client's first token: the code spent and the client
+// marked used (MarkClientUsed) in one transaction. ErrClientGone when the client was deleted
+// or expired since it was read.
+func (s *Store) RedeemCodeFirstUse(ctx context.Context, codeHash []byte, clientID string) (Code, error) {
+	if err := checkHash(codeHash); err != nil {
+		return Code{}, err
+	}
+	if err := checkID("client id", clientID); err != nil {
+		return Code{}, err
+	}
+	now := s.now()
+	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		s.redeemAction(codeHash, now), s.markUsedAction(clientID, now),
+	}})
+	if reasons := cancellation(err); len(reasons) == 2 {
+		if code, err := redeemFailure(reasons[0]); err != nil {
+			return code, err
+		}
+		if reasonFailed(reasons[1]) {
+			return Code{}, ErrClientGone
+		}
+	}
+	if err != nil {
+		return Code{}, wrap("redeem code, first use", err)
+	}
+	return Code{UsedAt: now}, nil
+}
+
+// redeemAction is RedeemCode's write as an action of a transaction (whose idempotency token
+// makes the SDK's repetition succeed).
+func (s *Store) redeemAction(codeHash []byte, now time.Time) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                           aws.String(s.table),
+		Key:                                 keyOf(hashKey(prefixCode, codeHash)),
+		UpdateExpression:                    aws.String("SET #used = :now"),
+		ConditionExpression:                 aws.String("attribute_exists(#pk) AND attribute_not_exists(#used) AND #exp > :now"),
+		ExpressionAttributeNames:            map[string]string{"#pk": attrPK, "#used": "used_at", "#exp": attrExpiresAt},
+		ExpressionAttributeValues:           item{":now": epoch(now)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
+}
+
+// redeemFailure maps the code action's cancellation reason: (code, ErrConsumed) when it was
+// used, ErrNotFound when it is missing or expired, nil when the code was not the cause.
+func redeemFailure(r types.CancellationReason) (Code, error) {
+	if !reasonFailed(r) {
+		return Code{}, nil
+	}
+	if len(r.Item) == 0 {
+		return Code{}, ErrNotFound
+	}
+	if _, used := r.Item["used_at"]; used {
+		return codeOf(r.Item), ErrConsumed
+	}
+	return Code{}, ErrNotFound // expired, unused
 }

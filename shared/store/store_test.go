@@ -317,11 +317,11 @@ func TestRepeatedCallIsItsOwnSuccess(t *testing.T) {
 	})
 	lost("redeem it and issue the family (a transaction, its token repeated)", func() error {
 		_, err := st.RedeemCodeIssuingFamily(e.ctx, hash("code-2"), Family{ID: "fam-lost", ClientID: testRequest.ClientID, ExpiresAt: exp},
-			hash("refresh-1"), RefreshToken{User: testUser, ExpiresAt: exp})
+			hash("refresh-1"), RefreshToken{User: testUser, ExpiresAt: exp}, "")
 		return err
 	})
 	_, err = st.RedeemCodeIssuingFamily(e.ctx, hash("code-2"), Family{ID: "fam-lost", ClientID: testRequest.ClientID, ExpiresAt: exp},
-		hash("refresh-2"), RefreshToken{User: testUser, ExpiresAt: exp})
+		hash("refresh-2"), RefreshToken{User: testUser, ExpiresAt: exp}, "")
 	mustErr(t, "redeem it again", err, ErrConsumed)
 
 	lost("claim a webhook event", func() error { return st.ClaimWebhookEvent(e.ctx, "event_1", e.clock.now().Add(time.Hour)) })
