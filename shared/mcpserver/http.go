@@ -18,13 +18,15 @@ import (
 	"github.com/authbridge/authbridge/shared/obs"
 )
 
-// JSON-RPC error codes of the refusals this package writes itself. JSON-RPC 2.0 §5.1 leaves
-// -32000 to -32099 to the server.
+// JSON-RPC error codes of the refusals this package writes itself: application codes, outside
+// JSON-RPC 2.0 §5.1's reserved -32768 to -32000, where MCP 2026-07-28 (basic, error codes) calls
+// -32000 to -32019 legacy ("new implementations SHOULD NOT use") and keeps -32020 to -32099 for
+// the specification. Clients show the message; no client depends on these numbers.
 const (
 	// CodeRefused: the transport refused the request (Origin, missing or stale identity).
-	CodeRefused = -32000
+	CodeRefused = -31001
 	// CodeInsufficientScope: the token lacks a scope the route or the tool needs.
-	CodeInsufficientScope = -32003
+	CodeInsufficientScope = -31003
 )
 
 // serve checks the request before the MCP SDK sees it: Origin, the authorizer's identity,
