@@ -135,6 +135,12 @@ build: ## Build every function into build/<name>/bootstrap (linux/arm64, as depl
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GO_BUILD_FLAGS) -o build/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
+.PHONY: sizes
+sizes: ## Each function's deployed binary against its size budget, and its init time (infra/sizes): SIZE and INIT lines
+	@./infra/local/services.sh start sizes $(TEST_DDB_PORT) $(TEST_KMS_PORT)
+	@trap './infra/local/services.sh stop sizes' EXIT; set -o pipefail; \
+	$(TEST_ENV) go test -count=1 -v ./infra/sizes/ | grep -vE '^(=== RUN|--- PASS|PASS$$|AWSCALL )'
+
 # sam build runs `make build-<LogicalId>` with ARTIFACTS_DIR set (BuildMethod: makefile).
 # TokenFunction is built from functions/token, ResourceMetadataFunction from functions/resource-metadata.
 build-%Function:
@@ -202,6 +208,19 @@ bench-e2e: infra/e2e/node_modules/.package-lock.json ## Print the time of a full
 	./infra/local/stack.sh up bench $(BENCH_PORT) >/dev/null || exit 1; \
 	(cd infra/e2e && BENCH_STACK=bench BENCH_RUNS=$(BENCH_RUNS) BENCH_WARM=$(BENCH_WARM) node bench/bench.mjs)
 
+# Performance report (docs/performance.md + docs/performance/*.png, gonum/plot): runs each
+# benchmark once, one after another (infra/cmd/bench-report/run.sh). SIZES_CMD prints
+# SIZE <function> <bytes> [<budget-bytes>] / INIT <function> <ms> lines.
+BENCH_REPORT_DDB_PORT ?= 18700
+BENCH_REPORT_KMS_PORT ?= 15300
+SIZES_CMD ?= go test -count=1 -v ./infra/sizes/
+
+.PHONY: bench-report
+bench-report: infra/e2e/node_modules/.package-lock.json ## Run every benchmark once and write docs/performance.md with its plots
+	@./infra/local/services.sh install
+	@SIZES_CMD='$(SIZES_CMD)' BENCH_REPORT_DDB_PORT=$(BENCH_REPORT_DDB_PORT) BENCH_REPORT_KMS_PORT=$(BENCH_REPORT_KMS_PORT) \
+		BENCH_PORT=$(BENCH_PORT) BENCH_RUNS=$(BENCH_RUNS) BENCH_WARM=$(BENCH_WARM) ./infra/cmd/bench-report/run.sh
+
 # Signing-key rotation on the local stack (infra/rotation): a token signed before the
 # rotation works until its key is retired; JWKS lists both keys meanwhile. Starts its own
 # stack like `make dev` on ROTATION_PORT (+100 WorkOS, +1599 local-kms, +5000 DynamoDB Local).
@@ -233,4 +252,4 @@ invoke-%: ## sam local invoke a function with its event from events/ (make invok
 bench: ## Authorizer and token-verification benchmarks (go test -bench) against local-kms: fresh vs repeated token vs raw ES256
 	@./infra/local/services.sh start bench-aws $(TEST_DDB_PORT) $(TEST_KMS_PORT)
 	@trap './infra/local/services.sh stop bench-aws' EXIT; \
-	$(TEST_ENV) go test -run '^$$' -bench 'Authorizer|RawES256|Verify|Parse' -benchtime 2s -count 5 ./shared/guard/ ./shared/tokens/
+	$(TEST_ENV) go test -run '^$$' -bench 'Authorizer|RawES256|Verify|Parse' -benchtime 2s -count 10 ./shared/guard/ ./shared/tokens/

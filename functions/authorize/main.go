@@ -7,4 +7,6 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.AuthorizeEndpoint) }
+func main() {
+	wiring.New().ServeEndpoint(authserver.AuthorizeEndpoint, wiring.WithStore, wiring.WithSignIn)
+}

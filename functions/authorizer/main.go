@@ -3,10 +3,6 @@
 // cold start) and answers Allow with the caller's identity, Deny (403) or Unauthorized (401).
 package main
 
-import (
-	"github.com/aws/aws-lambda-go/lambda"
+import "github.com/authbridge/authbridge/shared/wiring/authorizer"
 
-	"github.com/authbridge/authbridge/shared/wiring"
-)
-
-func main() { lambda.Start(wiring.New().Authorizer().Handle) }
+func main() { authorizer.Serve() }

@@ -7,4 +7,6 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.CallbackEndpoint) }
+func main() {
+	wiring.New().ServeEndpoint(authserver.CallbackEndpoint, wiring.WithStore, wiring.WithSignIn)
+}

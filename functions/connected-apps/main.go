@@ -7,4 +7,6 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.ConnectedAppsEndpoint) }
+func main() {
+	wiring.New().ServeEndpoint(authserver.ConnectedAppsEndpoint, wiring.WithStore, wiring.WithSignIn)
+}

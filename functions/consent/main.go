@@ -6,4 +6,6 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.ConsentEndpoint) }
+func main() {
+	wiring.New().ServeEndpoint(authserver.ConsentEndpoint, wiring.WithStore, wiring.WithSignIn)
+}

@@ -6,4 +6,6 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.IntrospectEndpoint) }
+func main() {
+	wiring.New().ServeEndpoint(authserver.IntrospectEndpoint, wiring.WithStore, wiring.WithKeys)
+}

@@ -6,4 +6,4 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.JWKSEndpoint) }
+func main() { wiring.New().ServeEndpoint(authserver.JWKSEndpoint, wiring.WithKeys) }

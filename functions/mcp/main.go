@@ -2,13 +2,6 @@
 // responses): tools that act as the person the authorizer let through.
 package main
 
-import (
-	"github.com/authbridge/authbridge/shared/mcpserver"
-	"github.com/authbridge/authbridge/shared/obs"
-	"github.com/authbridge/authbridge/shared/wiring"
-)
+import "github.com/authbridge/authbridge/shared/wiring/mcp"
 
-func main() {
-	fn := wiring.New()
-	fn.Serve(obs.Scope("/mcp", mcpserver.New(fn.Config, fn.WorkOSClient(), fn.Log).Handler()))
-}
+func main() { mcp.Serve() }

@@ -6,4 +6,4 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.RegisterEndpoint) }
+func main() { wiring.New().ServeEndpoint(authserver.RegisterEndpoint, wiring.WithStore) }

@@ -6,4 +6,4 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.RevokeEndpoint) }
+func main() { wiring.New().ServeEndpoint(authserver.RevokeEndpoint, wiring.WithStore) }

@@ -6,4 +6,6 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.TokenEndpoint) }
+func main() {
+	wiring.New().ServeEndpoint(authserver.TokenEndpoint, wiring.WithStore, wiring.WithMinter, wiring.WithSignIn)
+}

@@ -6,4 +6,6 @@ import (
 	"github.com/authbridge/authbridge/shared/wiring"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.WebhookEndpoint) }
+func main() {
+	wiring.New().ServeEndpoint(authserver.WebhookEndpoint, wiring.WithStore, wiring.WithWebhooks)
+}

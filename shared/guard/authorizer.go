@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -50,6 +51,11 @@ type stageResources struct {
 	stage     string
 	route     Route
 	resources []string // shared by every policy built from it: never modified
+	// allow and deny are the policy documents of the route in the stage, and audience its
+	// resource as a context value: the same for every token, so built once, shared by every
+	// response (never modified), not once per fresh token.
+	allow, deny events.APIGatewayCustomAuthorizerPolicy
+	audience    any
 }
 
 // New builds the authorizer from the configuration (ISSUER, PROTECTED_RESOURCES,
@@ -133,12 +139,12 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 		return events.APIGatewayCustomAuthorizerResponse{}, errMisconfigured
 	}
 	// RFC 6750 §2.1: one Authorization header with the Bearer scheme, nothing else.
-	token, err := BearerToken(AuthorizationValues(ev.Headers, ev.MultiValueHeaders))
+	token, err := bearerToken(ev.Headers, ev.MultiValueHeaders)
 	if err != nil {
 		return a.unauthorized(ctx, arn, route, credentialReason(err), err)
 	}
 
-	key := sha256.Sum256([]byte(token))
+	key := tokenKey(token)
 	now := a.now()
 	e := a.cache.get(key, now)
 	if e == nil || e.stage != arn.Stage || e.route != route {
@@ -149,7 +155,7 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 		if err != nil {
 			return a.unauthorized(ctx, arn, route, tokenReason(err), err)
 		}
-		e = a.newCacheEntry(identityFromClaims(claims), arn.Stage, route)
+		e = a.newCacheEntry(claims, arn.Stage, route)
 		a.cache.put(key, e)
 	}
 
@@ -160,7 +166,7 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 			"method", arn.Method, "route", arn.Path, "sub", e.id.Subject, "client_id", e.id.ClientID, "jti", e.id.JTI,
 			"scope", e.id.Scope.String(), "required", a.required.String())
 		a.metrics.Count(ctx, obs.AuthorizerDeny, obs.Reason("insufficient_scope"))
-		return policy(e.id.Subject, "Deny", a.policyResources(arn.Stage, route), nil), nil
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: e.id.Subject, PolicyDocument: a.stageRoute(arn.Stage, route).deny}, nil
 	}
 	a.allowed.Add(ctx)
 	if a.log.Enabled(ctx, slog.LevelDebug) {
@@ -170,20 +176,46 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	return e.allow, nil
 }
 
-func (a *Authorizer) newCacheEntry(id Identity, stage string, route Route) *cacheEntry {
+// tokenKey is the cache key of a token: its SHA-256, read in place (the token is not copied).
+func tokenKey(token string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token))) // read only
+}
+
+// newCacheEntry is the outcome of verified claims on the route of the stage: the identity
+// and the Allow response with its context, built once per token. Only what differs per
+// token is allocated: the policy document is the route's (stageRoute).
+func (a *Authorizer) newCacheEntry(c tokens.AccessClaims, stage string, route Route) *cacheEntry {
+	id, scope := identityAndScope(c)
+	sr := a.stageRoute(stage, route)
+	audience := sr.audience
+	if id.Audience != route.Resource { // never, Verify checked it: kept exact regardless
+		audience = id.Audience
+	}
 	return &cacheEntry{
 		id: id, expires: id.ExpiresAt.Unix(), stage: stage, route: route,
-		allow: policy(id.Subject, "Allow", a.policyResources(stage, route), id.authorizerContext()),
+		allow: events.APIGatewayCustomAuthorizerResponse{
+			PrincipalID: id.Subject, PolicyDocument: sr.allow, Context: id.context(scope, audience),
+		},
 	}
 }
 
 func (a *Authorizer) policyResources(stage string, route Route) []string {
+	return a.stageRoute(stage, route).resources
+}
+
+// stageRoute returns what is constant for the route in the stage, memoized for the last one.
+func (a *Authorizer) stageRoute(stage string, route Route) *stageResources {
 	if m := a.resources.Load(); m != nil && m.stage == stage && m.route == route {
-		return m.resources
+		return m
 	}
-	m := &stageResources{stage: stage, route: route, resources: policyResources(stage, route)}
+	resources := policyResources(stage, route)
+	m := &stageResources{
+		stage: stage, route: route, resources: resources, audience: route.Resource,
+		allow: policy("", "Allow", resources, nil).PolicyDocument,
+		deny:  policy("", "Deny", resources, nil).PolicyDocument,
+	}
 	a.resources.Store(m)
-	return m.resources
+	return m
 }
 
 // policy is an authorizer result covering every method of the route in the stage.

@@ -12,7 +12,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/authbridge/authbridge/shared/oauth"
@@ -51,11 +53,55 @@ type Identity struct {
 
 // identityFromClaims is the identity of verified claims.
 func identityFromClaims(c tokens.AccessClaims) Identity {
-	scope, _ := oauth.ParseScope(c.Scope)
+	id, _ := identityAndScope(c)
+	return id
+}
+
+// identityAndScope is identityFromClaims and the granted scope as its context value
+// (id.Scope.String()).
+func identityAndScope(c tokens.AccessClaims) (Identity, string) {
+	scope, str := parseScope(c.Scope)
 	return Identity{
 		Subject: c.Subject, Email: c.Email, OrgID: c.OrgID, ClientID: c.ClientID, Scope: scope,
 		JTI: c.JTI, ExpiresAt: time.Unix(c.ExpiresAt, 0), Audience: c.Audience,
+	}, str
+}
+
+// parseScope is oauth.ParseScope(raw), with an invalid scope taken as none, and the result's
+// String(), in one allocation: the scope's tokens are substrings of raw, and so is the string
+// when raw is already canonical (tokens separated by single spaces, none repeated), as the
+// token endpoint issues it.
+func parseScope(raw string) (oauth.Scope, string) {
+	n := 0
+	canonical := true
+	for tok, rest, more := "", raw, true; more; {
+		tok, rest, more = strings.Cut(rest, " ")
+		if tok == "" {
+			canonical = false
+			continue
+		}
+		for i := 0; i < len(tok); i++ {
+			// scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) (RFC 6749 §3.3)
+			if c := tok[i]; c < 0x21 || c == 0x22 || c == 0x5C || c > 0x7E {
+				return nil, ""
+			}
+		}
+		n++
 	}
+	if n == 0 {
+		return nil, ""
+	}
+	out := make(oauth.Scope, 0, n)
+	for tok, rest, more := "", raw, true; more; {
+		tok, rest, more = strings.Cut(rest, " ")
+		if tok != "" && !slices.Contains(out, tok) {
+			out = append(out, tok)
+		}
+	}
+	if !canonical || len(out) != n {
+		return out, out.String()
+	}
+	return out, raw
 }
 
 // HasScopes reports whether every scope in required was granted.
@@ -64,15 +110,20 @@ func (id Identity) HasScopes(required oauth.Scope) bool { return required.Subset
 // authorizerContext is the context of an Allow: strings and numbers only (API Gateway
 // refuses null, arrays and objects in an authorizer context).
 func (id Identity) authorizerContext() map[string]any {
+	return id.context(id.Scope.String(), id.Audience)
+}
+
+// context is authorizerContext with the scope's string and the audience (a string) given.
+func (id Identity) context(scope string, audience any) map[string]any {
 	return map[string]any{
 		CtxSubject:   id.Subject,
 		CtxEmail:     id.Email,
 		CtxOrgID:     id.OrgID,
 		CtxClientID:  id.ClientID,
-		CtxScope:     id.Scope.String(),
+		CtxScope:     scope,
 		CtxJTI:       id.JTI,
 		CtxExpiresAt: id.ExpiresAt.Unix(),
-		CtxAudience:  id.Audience,
+		CtxAudience:  audience,
 	}
 }
 

@@ -59,14 +59,14 @@ func FuzzParseClaims(f *testing.F) {
 			if json.Unmarshal(raw, &one) == nil && raw[0] == '"' {
 				many = []string{one}
 			} else if err := json.Unmarshal(raw, &many); err != nil || many == nil {
-				t.Fatalf("aud = %q, encoding/json reads %s (%v) in %q", p.aud, raw, err, data)
+				t.Fatalf("aud = %q, encoding/json reads %s (%v) in %q", p.audiences(), raw, err, data)
 			}
-			if len(many) != len(p.aud) {
-				t.Fatalf("aud = %q, encoding/json reads %q in %q", p.aud, many, data)
+			if len(many) != len(p.audiences()) {
+				t.Fatalf("aud = %q, encoding/json reads %q in %q", p.audiences(), many, data)
 			}
 			for i := range many {
-				if many[i] != p.aud[i] {
-					t.Fatalf("aud = %q, encoding/json reads %q in %q", p.aud, many, data)
+				if many[i] != p.audiences()[i] {
+					t.Fatalf("aud = %q, encoding/json reads %q in %q", p.audiences(), many, data)
 				}
 			}
 		}

@@ -47,7 +47,7 @@ func TestParseClaimsRules(t *testing.T) {
 		}
 	}
 	p, err := parseClaims([]byte(`{"SUB":"admin","sub":"u","aud":"x","exp":5}`))
-	if err != nil || p.Subject != "u" || len(p.aud) != 1 || p.aud[0] != "x" || p.ExpiresAt != 5 || p.has != hasSub|hasExp {
+	if err != nil || p.Subject != "u" || len(p.audiences()) != 1 || p.audiences()[0] != "x" || p.ExpiresAt != 5 || p.has != hasSub|hasExp {
 		t.Errorf("got %+v, %v", p, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Verifier checks access tokens against a KeySet. It never calls KMS and is safe for
@@ -16,13 +17,43 @@ type Verifier struct {
 	issuer string
 	leeway time.Duration
 	now    func() time.Time
+	// headers are the encoded JOSE headers the Minter writes for the keys of the set, each
+	// with what parsing it gives: a token carrying one byte for byte needs no decoding or
+	// parsing of its header (it cannot read differently).
+	headers []knownHeader
+}
+
+type knownHeader struct {
+	b64 string
+	hdr joseHeader
 }
 
 // NewVerifier returns a Verifier that accepts tokens signed by keys and issued by issuer,
 // tolerating leeway of clock skew on exp, nbf and iat (negative means 0; capped at MaxLeeway).
 func NewVerifier(keys *KeySet, issuer string, leeway time.Duration) *Verifier {
 	leeway = max(0, min(leeway, MaxLeeway))
-	return &Verifier{keys: keys, issuer: issuer, leeway: leeway, now: time.Now}
+	v := &Verifier{keys: keys, issuer: issuer, leeway: leeway, now: time.Now}
+	for _, kid := range keys.KeyIDs() {
+		b64 := newHeader(kid).b64
+		// What the general path reads from it, so that both paths agree by construction.
+		buf := make([]byte, strictB64.DecodedLen(len(b64)))
+		if n, err := decodeB64(buf, b64); err == nil {
+			if hdr, err := parseHeaderText(string(buf[:n])); err == nil {
+				v.headers = append(v.headers, knownHeader{b64: b64, hdr: hdr})
+			}
+		}
+	}
+	return v
+}
+
+// knownHeader returns the parsed header when h64 is one the Minter writes for our keys.
+func (v *Verifier) knownHeader(h64 string) (joseHeader, bool) {
+	for _, k := range v.headers {
+		if k.b64 == h64 {
+			return k.hdr, true
+		}
+	}
+	return joseHeader{}, false
 }
 
 // WithClock replaces the clock (for tests). Call it before the Verifier is shared.
@@ -48,27 +79,43 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 	if !ok1 || !ok2 || strings.IndexByte(s64, '.') >= 0 || h64 == "" || p64 == "" {
 		return AccessClaims{}, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
-	// RFC 7515 §2 and §5.2 steps 1-3, 6-7: every part is base64url without padding. The token
-	// is copied to bytes once and its three parts decoded into one buffer: two allocations.
-	raw := []byte(token)
-	signingInput := raw[:len(h64)+1+len(p64)]
-	buf := make([]byte, 0, strictB64.DecodedLen(len(h64))+strictB64.DecodedLen(len(p64))+strictB64.DecodedLen(len(s64)))
-	hdrJSON, buf, err := decodeB64(buf, raw[:len(h64)])
-	if err != nil {
-		return AccessClaims{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	// RFC 7515 §2 and §5.2 steps 1-3, 6-7: every part is base64url without padding. Header
+	// and payload are decoded into one new buffer, read as a string from then on (the claims'
+	// strings are substrings of it: one allocation), the signature into a stack array.
+	hdr, knownHdr := v.knownHeader(h64)
+	hn, pn := strictB64.DecodedLen(len(h64)), strictB64.DecodedLen(len(p64))
+	if knownHdr {
+		hn = 0 // nothing to decode
 	}
-	payload, buf, err := decodeB64(buf, signingInput[len(h64)+1:])
+	buf := make([]byte, hn+pn)
+	hl := 0
+	if !knownHdr {
+		var err error
+		if hl, err = decodeB64(buf[:hn], h64); err != nil {
+			return AccessClaims{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		}
+	}
+	pl, err := decodeB64(buf[hn:], p64)
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
-	sig, _, err := decodeB64(buf, raw[len(signingInput)+1:])
+	var sigBuf [64]byte
+	sig := sigBuf[:]
+	if n := strictB64.DecodedLen(len(s64)); n > len(sig) {
+		sig = make([]byte, n) // refused below, once decoded: a malformed part is reported first
+	}
+	sl, err := decodeB64(sig, s64)
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
 	}
-	// RFC 7515 §5.2 step 3-4: the header is a UTF-8 JSON object.
-	hdr, err := parseHeader(hdrJSON)
-	if err != nil {
-		return AccessClaims{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	sig = sig[:sl]
+	// buf is never written again: it is the decoded text's only reference.
+	text := unsafe.String(unsafe.SliceData(buf), len(buf))
+	if !knownHdr {
+		// RFC 7515 §5.2 step 3-4: the header is a UTF-8 JSON object.
+		if hdr, err = parseHeaderText(text[:hl]); err != nil {
+			return AccessClaims{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		}
 	}
 	// RFC 8725 §3.1: the algorithm is pinned; never taken from the token (no none, no HS256).
 	if hdr.alg != Algorithm {
@@ -91,14 +138,14 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 	// RFC 7515 §5.2 step 8: verify over ASCII(header64 '.' payload64) before trusting claims.
 	// The R‖S bytes go to VerifyASN1 as DER built on the stack: ecdsa.Verify would take them
 	// as big.Int values and re-encode them to DER itself (ten allocations more).
-	digest := sha256.Sum256(signingInput)
+	digest := sha256.Sum256(stringBytes(token[:len(h64)+1+len(p64)]))
 	var der [72]byte
 	if !ecdsa.VerifyASN1(pub, digest[:], rawToDER(der[:0], sig)) {
 		return AccessClaims{}, fmt.Errorf("%w: ES256 verification failed", ErrSignature)
 	}
 	// RFC 7519 §4 and §7.2 step 10: claims are a JSON object, parsed only once authenticated;
 	// duplicate or mistyped claims are rejected rather than resolved.
-	pc, err := parseClaims(payload)
+	pc, err := parseClaimsText(text[hn : hn+pl])
 	if err != nil {
 		return AccessClaims{}, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
@@ -112,8 +159,8 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 		return AccessClaims{}, fmt.Errorf("%w: iss %q", ErrIssuer, c.Issuer)
 	}
 	// RFC 7519 §4.1.3, RFC 8725 §3.9, RFC 9068 §4: aud (string or array) must contain ours.
-	if audience == "" || !containsString(pc.aud, audience) {
-		return AccessClaims{}, fmt.Errorf("%w: aud %q, want %q", ErrAudience, pc.aud, audience)
+	if audience == "" || !pc.hasAudience(audience) {
+		return AccessClaims{}, fmt.Errorf("%w: aud %q, want %q", ErrAudience, pc.audiences(), audience)
 	}
 	c.Audience = audience
 	now := v.now()
@@ -135,23 +182,24 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 // strictB64 is unpadded base64url that refuses non-zero trailing bits.
 var strictB64 = base64.RawURLEncoding.Strict()
 
-// decodeB64 decodes unpadded base64url strictly into the free capacity of buf and returns
-// the decoded bytes and buf extended by them. The standard decoder silently skips CR and LF
-// and, without Strict, accepts non-zero trailing bits; both would make several encodings of
-// one token valid (RFC 8725 §2.6), so the alphabet is checked first.
-func decodeB64(buf, src []byte) (out, grown []byte, err error) {
-	for i, c := range src {
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return nil, buf, fmt.Errorf("invalid base64url character at %d", i)
+// decodeB64 decodes unpadded base64url src strictly into dst, which has room for
+// strictB64.DecodedLen(len(src)) bytes, and returns the length decoded. Strict refuses
+// non-zero trailing bits, and the decoder refuses every byte outside the base64url alphabet
+// but CR and LF, which it silently skips: they are refused here first. Either would make
+// several encodings of one token valid (RFC 8725 §2.6). (IndexByte is vectorized: a test of
+// each byte against the alphabet, branching on its class, cost more than the decoding.)
+func decodeB64(dst []byte, src string) (int, error) {
+	for _, c := range []byte{'\r', '\n'} {
+		if i := strings.IndexByte(src, c); i >= 0 {
+			return 0, fmt.Errorf("invalid base64url character at %d", i)
 		}
 	}
-	n := len(buf)
-	grown, err = strictB64.AppendDecode(buf, src)
-	if err != nil {
-		return nil, buf, err
-	}
-	return grown[n:len(grown):len(grown)], grown, nil
+	return strictB64.Decode(dst, stringBytes(src))
 }
+
+// stringBytes is a read-only view of s's bytes, for APIs that take a []byte and only read
+// it (base64 decoding, SHA-256): converting would copy the token. Never write to it.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func containsString(list []string, s string) bool {
 	for _, x := range list {

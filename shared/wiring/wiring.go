@@ -10,15 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/authbridge/authbridge/shared/authserver"
@@ -29,6 +26,10 @@ import (
 	"github.com/authbridge/authbridge/shared/tokens"
 	"github.com/authbridge/authbridge/shared/upstream"
 	"github.com/authbridge/authbridge/shared/web"
+	"github.com/authbridge/authbridge/shared/wiring/authorizer"
+	"github.com/authbridge/authbridge/shared/wiring/lambdaenv"
+	"github.com/authbridge/authbridge/shared/wiring/signing"
+	"github.com/authbridge/authbridge/shared/wiring/workos"
 )
 
 // Function is one Lambda function's configuration, logger, metrics and AWS configuration.
@@ -43,54 +44,75 @@ type Function struct {
 }
 
 // coldStartTimeout bounds the calls made at cold start (KMS public keys, the WorkOS secret).
-const coldStartTimeout = 5 * time.Second
+const coldStartTimeout = signing.ColdStartTimeout
 
-// New reads the configuration and the AWS configuration; on error it logs and exits, so
-// Lambda reports an init failure instead of serving with a broken configuration.
+// New reads the configuration and the AWS configuration (from the environment, no call);
+// on error it logs and exits, so Lambda reports an init failure instead of serving with a
+// broken configuration.
 func New() *Function {
-	log := slog.New(obs.NewHandler(lambdacontext.NewLogHandler()))
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fatal(log, "invalid configuration", err)
-	}
-	// AWS_ENDPOINT_URL_DYNAMODB / _KMS (local stack) are honoured by the SDK itself.
+	env := lambdaenv.Load()
+	// AWS_ENDPOINT_URL_DYNAMODB / _KMS / _SECRETS_MANAGER (local stack) are honoured.
 	awsCfg, err := LoadAWSConfig(context.Background())
 	if err != nil {
-		fatal(log, "aws configuration", err)
+		fatal(env.Log, "aws configuration", err)
 	}
-	metrics := obs.NewMetrics(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"))
-	return &Function{Config: cfg, Log: log, Metrics: metrics, AWS: awsCfg}
+	return &Function{Config: env.Config, Log: env.Log, Metrics: env.Metrics, AWS: awsCfg}
+}
+
+// env is f's configuration, logger and metrics as lambdaenv holds them.
+func (f *Function) env() lambdaenv.Env {
+	return lambdaenv.Env{Config: f.Config, Log: f.Log, Metrics: f.Metrics}
 }
 
 // ServeEndpoint serves one OAuth endpoint of the table (authserver.Endpoints): it builds
-// exactly the dependencies the endpoint declares, has authserver check them, and starts the
-// Lambda runtime loop. Anything missing stops the cold start with a logged error.
-func (f *Function) ServeEndpoint(e authserver.Endpoint) {
-	f.Serve(f.EndpointHandler(e))
+// the dependencies the endpoint declares — deps, which functions/<name>/main.go passes, one
+// per Need (WithStore, WithMinter, WithKeys, WithSignIn, WithWebhooks) — has authserver
+// check them, and starts the Lambda runtime loop. Anything missing stops the cold start with
+// a logged error. Passing the builders from main, rather than looking them up here, is what
+// keeps a function's binary free of the dependencies it does not use (docs/decisions.md).
+func (f *Function) ServeEndpoint(e authserver.Endpoint, deps ...Dep) {
+	f.Serve(f.EndpointHandler(e, deps...))
 }
 
-// EndpointHandler builds endpoint e's dependencies and returns its checked handler; on a
-// missing dependency it logs and exits, so Lambda reports an init failure.
-func (f *Function) EndpointHandler(e authserver.Endpoint) http.Handler {
+// EndpointHandler builds endpoint e's dependencies with deps and returns its checked
+// handler; when deps are not exactly e's Needs it logs and exits, so Lambda reports an init
+// failure.
+func (f *Function) EndpointHandler(e authserver.Endpoint, deps ...Dep) http.Handler {
 	srv := &authserver.Server{Config: f.Config, Log: f.Log, Metrics: f.Metrics, RequestBudget: RequestBudget}
-	for _, need := range e.Needs {
-		build, ok := dependencyBuilders[need]
-		if !ok {
-			fatal(f.Log, "missing dependency", fmt.Errorf("wiring cannot build %s for functions/%s", need, e.Function))
+	for _, d := range deps {
+		if !slices.Contains(e.Needs, d.Need) {
+			fatal(f.Log, "missing dependency", fmt.Errorf("functions/%s builds %s, which the %s endpoint does not declare", e.Function, d.Need, e.Function))
 		}
-		build(f, srv)
+	}
+	builders := make([]Dep, len(e.Needs))
+	for n, need := range e.Needs {
+		i := slices.IndexFunc(deps, func(d Dep) bool { return d.Need == need })
+		if i < 0 || deps[i].build == nil {
+			fatal(f.Log, "missing dependency", fmt.Errorf("wiring cannot build %s for functions/%s (its main.go passes no wiring.With%s)", need, e.Function, need))
+		}
+		builders[n] = deps[i]
+	}
+	for _, d := range builders {
+		d.build(f, srv)
 	}
 	return f.checkedHandler(srv, e)
 }
 
-// dependencyBuilders builds each dependency an endpoint may declare from the configuration.
-var dependencyBuilders = map[authserver.Dependency]func(f *Function, srv *authserver.Server){
-	authserver.NeedStore:    func(f *Function, srv *authserver.Server) { srv.Store = f.Store() },
-	authserver.NeedMinter:   func(f *Function, srv *authserver.Server) { srv.Minter = f.Minter() },
-	authserver.NeedKeys:     func(f *Function, srv *authserver.Server) { srv.Keys = f.KeySet() },
-	authserver.NeedSignIn:   func(f *Function, srv *authserver.Server) { srv.SignIn = f.SignIn() },
-	authserver.NeedWebhooks: func(f *Function, srv *authserver.Server) { srv.Webhooks = f.Webhooks() },
+// Dep builds one dependency an endpoint may declare (authserver.Dependency) from the
+// configuration.
+type Dep struct {
+	Need  authserver.Dependency
+	build func(f *Function, srv *authserver.Server)
 }
+
+// The dependencies an endpoint may declare, as functions/<name>/main.go passes them.
+var (
+	WithStore    = Dep{authserver.NeedStore, func(f *Function, srv *authserver.Server) { srv.Store = f.Store() }}
+	WithMinter   = Dep{authserver.NeedMinter, func(f *Function, srv *authserver.Server) { srv.Minter = f.Minter() }}
+	WithKeys     = Dep{authserver.NeedKeys, func(f *Function, srv *authserver.Server) { srv.Keys = f.KeySet() }}
+	WithSignIn   = Dep{authserver.NeedSignIn, func(f *Function, srv *authserver.Server) { srv.SignIn = workos.Narrow(f.SignIn()) }}
+	WithWebhooks = Dep{authserver.NeedWebhooks, func(f *Function, srv *authserver.Server) { srv.Webhooks = f.Webhooks() }}
+)
 
 // checkedHandler is srv's handler for e, or the end of the cold start when srv lacks one of
 // e's dependencies.
@@ -106,23 +128,15 @@ func (f *Function) checkedHandler(srv *authserver.Server, e authserver.Endpoint)
 // accepted keys; KeySet stops the cold start when none can be loaded. With front doors
 // configured it signs their upstream assertions with SIGNING_KEY_ID (Minter stops the cold
 // start without it); without, it never calls kms:Sign.
-func (f *Function) Authorizer() *guard.Authorizer {
-	a := guard.New(f.Config, f.KeySet(), f.Log).WithMetrics(f.Metrics)
-	if len(f.Config.FrontDoors) > 0 {
-		a.WithAssertionMinter(f.Minter())
-	}
-	return a
-}
+func (f *Function) Authorizer() *guard.Authorizer { return authorizer.New(f.env(), f.AWS) }
 
 // WorkOSClient returns the WorkOS User Management client the MCP tools call as the signed-in
 // person, or stops the cold start when there is none.
-func (f *Function) WorkOSClient() *usermanagement.Client {
-	client := f.SignIn().Client()
-	if client == nil {
-		fatal(f.Log, "missing dependency", errString("the WorkOS client could not be built"))
-	}
-	return client
-}
+func (f *Function) WorkOSClient() *usermanagement.Client { return workos.Client(f.env(), f.AWS) }
+
+// Directory is the WorkOS client as the MCP tools call it (mcpserver.New), or the end of the
+// cold start when there is none.
+func (f *Function) Directory() workos.Directory { return workos.NewDirectory(f.env(), f.AWS) }
 
 // Store returns the DynamoDB store for TABLE_NAME; each DynamoDB call's latency is a
 // DynamoDBLatency metric.
@@ -139,46 +153,18 @@ func (f *Function) DynamoDBMetrics(o *dynamodb.Options) {
 }
 
 // Minter returns the KMS token minter for SIGNING_KEY_ID.
-func (f *Function) Minter() *tokens.Minter {
-	if f.Config.SigningKeyID == "" {
-		fatal(f.Log, "invalid configuration", errString("SIGNING_KEY_ID is required"))
-	}
-	return tokens.NewMinter(kms.NewFromConfig(f.AWS), f.Config.SigningKeyID, f.Config.Issuer, f.Config.AccessTokenTTL).
-		WithSignObserver(f.KMSSignMetrics)
-}
+func (f *Function) Minter() *tokens.Minter { return signing.Minter(f.env(), f.AWS) }
 
 // KMSSignMetrics records the latency of a kms:Sign call (tokens.Minter.WithSignObserver).
-func (f *Function) KMSSignMetrics(ctx context.Context, elapsed time.Duration, _ error) {
-	f.Metrics.Latency(ctx, obs.KMSSignLatency, elapsed)
+func (f *Function) KMSSignMetrics(ctx context.Context, elapsed time.Duration, err error) {
+	signing.SignMetrics(f.Metrics)(ctx, elapsed, err)
 }
 
 // KeySet loads the public keys of ACCEPTED_KEY_IDS from KMS, once per cold start.
-func (f *Function) KeySet() *tokens.KeySet {
-	ctx, cancel := context.WithTimeout(context.Background(), coldStartTimeout)
-	defer cancel()
-	keys, err := tokens.LoadKeySet(ctx, kms.NewFromConfig(f.AWS), f.Config.AcceptedKeyIDs)
-	if err == nil && len(keys.KeyIDs()) == 0 {
-		err = errString("no accepted key was loaded")
-	}
-	if err != nil {
-		fatal(f.Log, "signing keys could not be loaded", err)
-	}
-	return keys
-}
+func (f *Function) KeySet() *tokens.KeySet { return signing.KeySet(f.env(), f.AWS) }
 
 // SignIn returns the WorkOS client, reading the API key from Secrets Manager in AWS.
-func (f *Function) SignIn() *upstream.SignIn {
-	ctx, cancel := context.WithTimeout(context.Background(), coldStartTimeout)
-	defer cancel()
-	key, err := upstream.LoadAPIKey(ctx, secretsmanager.NewFromConfig(f.AWS), f.Config.WorkOSAPIKeySecretARN, f.Config.WorkOSAPIKey)
-	if err != nil {
-		fatal(f.Log, "WorkOS API key", err)
-	}
-	if f.Config.WorkOSClientID == "" {
-		fatal(f.Log, "invalid configuration", errString("WORKOS_CLIENT_ID is required"))
-	}
-	return upstream.NewSignIn(f.Config.WorkOSEndpoint, key, f.Config.WorkOSClientID, f.Config.Endpoint(authserver.PathCallback))
-}
+func (f *Function) SignIn() *upstream.SignIn { return workos.SignIn(f.env(), f.AWS) }
 
 // Webhooks returns the WorkOS webhook configuration, reading the signing secret from Secrets
 // Manager in AWS; without WORKOS_WEBHOOK_SECRET_ARN (or WORKOS_WEBHOOK_SECRET locally) the
@@ -186,7 +172,7 @@ func (f *Function) SignIn() *upstream.SignIn {
 func (f *Function) Webhooks() *authserver.Webhooks {
 	ctx, cancel := context.WithTimeout(context.Background(), coldStartTimeout)
 	defer cancel()
-	secret, err := upstream.LoadWebhookSecret(ctx, secretsmanager.NewFromConfig(f.AWS), f.Config.WorkOSWebhookSecretSecretARN, f.Config.WorkOSWebhookSecret)
+	secret, err := upstream.LoadWebhookSecret(ctx, workos.SecretsAPI(f.AWS), f.Config.WorkOSWebhookSecretSecretARN, f.Config.WorkOSWebhookSecret)
 	if err != nil {
 		fatal(f.Log, "WorkOS webhook secret", err)
 	}
@@ -198,11 +184,6 @@ func (f *Function) Serve(h http.Handler) {
 	lambda.Start(web.LambdaHandler(h, f.Log))
 }
 
-func fatal(log *slog.Logger, msg string, err error) {
-	log.Error(msg, "error", err.Error())
-	os.Exit(1)
-}
+func fatal(log *slog.Logger, msg string, err error) { lambdaenv.Fatal(log, msg, err) }
 
-type errString string
-
-func (e errString) Error() string { return string(e) }
+func errString(msg string) error { return lambdaenv.Error(msg) }

@@ -10,12 +10,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/store"
 	"github.com/authbridge/authbridge/shared/testenv"
+	"github.com/authbridge/authbridge/shared/wiring/workos"
 )
 
 // TestEveryDeclaredDependencyCanBeBuilt: wiring knows how to build every dependency an
@@ -23,9 +27,51 @@ import (
 func TestEveryDeclaredDependencyCanBeBuilt(t *testing.T) {
 	for _, e := range authserver.Endpoints() {
 		for _, need := range e.Needs {
-			if dependencyBuilders[need] == nil {
-				t.Errorf("functions/%s needs %s, which dependencyBuilders cannot build", e.Function, need)
+			if allDeps[need].build == nil {
+				t.Errorf("functions/%s needs %s, which no wiring.With… builds", e.Function, need)
 			}
+		}
+	}
+}
+
+// allDeps are the builders of every dependency, by what they build.
+var allDeps = map[authserver.Dependency]Dep{}
+
+func init() {
+	for _, d := range []Dep{WithStore, WithMinter, WithKeys, WithSignIn, WithWebhooks} {
+		allDeps[d.Need] = d
+	}
+}
+
+// depsOf are the builders of e's Needs, as its main.go passes them.
+func depsOf(e authserver.Endpoint) []Dep {
+	var deps []Dep
+	for _, need := range e.Needs {
+		deps = append(deps, allDeps[need])
+	}
+	return deps
+}
+
+// TestEveryFunctionPassesItsNeeds: each functions/<name>/main.go passes exactly the
+// builders of its endpoint's Needs (ServeEndpoint would stop its cold start otherwise).
+func TestEveryFunctionPassesItsNeeds(t *testing.T) {
+	with := regexp.MustCompile(`wiring\.With(\w+)`)
+	for _, e := range authserver.Endpoints() {
+		src, err := os.ReadFile(filepath.Join("..", "..", "functions", e.Function, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []string
+		for _, m := range with.FindAllStringSubmatch(string(src), -1) {
+			got = append(got, m[1])
+		}
+		for _, need := range e.Needs {
+			want = append(want, string(need))
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("functions/%s/main.go passes wiring.With%v, its endpoint needs %v", e.Function, got, want)
 		}
 	}
 }
@@ -42,7 +88,9 @@ var coldStarts = map[string]func(f *Function){
 		f.checkedHandler(&authserver.Server{Config: f.Config, Log: f.Log}, authserver.TokenEndpoint)
 	},
 	// The store cannot be built: TABLE_NAME is not set.
-	"register endpoint, no table": func(f *Function) { f.EndpointHandler(authserver.RegisterEndpoint) },
+	"register endpoint, no table": func(f *Function) { f.EndpointHandler(authserver.RegisterEndpoint, WithStore) },
+	// The token endpoint's main.go forgetting one of its dependencies.
+	"token endpoint, builder missing": func(f *Function) { f.EndpointHandler(authserver.TokenEndpoint, WithStore, WithSignIn) },
 	// The authorizer without any accepted key (ACCEPTED_KEY_IDS and SIGNING_KEY_ID unset).
 	"authorizer, no keys": func(f *Function) { f.Authorizer() },
 	// The MCP function without a WorkOS API key.
@@ -67,6 +115,7 @@ func TestColdStartFailures(t *testing.T) {
 	want := map[string]string{
 		"token endpoint, empty server":     "cannot start: missing Store, Minter",
 		"register endpoint, no table":      "TABLE_NAME is required",
+		"token endpoint, builder missing":  "wiring cannot build Minter for functions/token",
 		"authorizer, no keys":              "no signing key ids configured",
 		"mcp, no WorkOS client":            "WORKOS_API_KEY",
 		"authorizer, malformed front door": "FRONT_DOOR_1_UPSTREAM must be an https URL",
@@ -127,12 +176,20 @@ func TestEveryFunctionStartsFromItsConfiguration(t *testing.T) {
 	f := New()
 	for _, e := range authserver.Endpoints() {
 		rec := httptest.NewRecorder()
-		f.EndpointHandler(e).ServeHTTP(rec, httptest.NewRequest(e.Methods[0], e.Paths[0], nil))
+		f.EndpointHandler(e, depsOf(e)...).ServeHTTP(rec, httptest.NewRequest(e.Methods[0], e.Paths[0], nil))
 		if rec.Code >= http.StatusInternalServerError {
 			t.Errorf("%s %s (functions/%s): %d %s", e.Methods[0], e.Paths[0], e.Function, rec.Code, rec.Body)
 		}
 	}
-	if f.Authorizer() == nil || f.WorkOSClient() == nil {
+	if f.Authorizer() == nil || f.WorkOSClient() == nil || f.Directory() == nil {
 		t.Error("the authorizer and the MCP function's WorkOS client must be built")
+	}
+}
+
+// TestCallbackPath: the MCP function's WorkOS client is built with the callback path of the
+// endpoints table.
+func TestCallbackPath(t *testing.T) {
+	if workos.CallbackPath != authserver.PathCallback {
+		t.Errorf("workos.CallbackPath is %q, authserver.PathCallback %q", workos.CallbackPath, authserver.PathCallback)
 	}
 }

@@ -8,6 +8,10 @@
 //     authorizer (its answer cached per token by the gateway, AuthorizerCacheTtl) and the
 //     MCP function (which calls WorkOS GetUser: the local emulator), BENCH_WARM times.
 // Prints medians. Run 1 of the full flow meets cold functions on a fresh stack.
+// The figures are also printed as machine-readable lines, `BENCH <name> <number>` (read by
+// `make bench-report`, infra/cmd/bench-report): flow_cold_ms (run 1), flow_warm_ms (median of
+// runs 2..BENCH_RUNS), flow_phase_<phase>_ms (medians of runs 2..), tool_call_warm_ms (whoami,
+// median of BENCH_WARM calls) and the other warm calls, each with its p90.
 import { readStack } from '../lib/stack.mjs';
 import { createSession, signInAndConnect } from '../lib/session.mjs';
 import { formUserAgent } from '../lib/signin.mjs';
@@ -23,6 +27,9 @@ const median = (xs) => {
 };
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 const ms = (x) => `${x.toFixed(1).padStart(7)} ms`;
+const machine = [];
+const bench = (name, x) => machine.push(`BENCH ${name} ${x.toFixed(1)}`);
+const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
 
 async function fullFlow() {
   const ua = formUserAgent({ email: 'ada@example.com' });
@@ -59,8 +66,13 @@ async function main() {
   }
   const warm = results.length > 1 ? results.slice(1) : results;
   console.log(`\nFull flow, discovery → first tool result: median ${ms(median(warm.map((r) => r.total)))} over runs 2..${runs} (run 1, cold: ${ms(results[0].total)}; median of all ${runs}: ${ms(median(results.map((r) => r.total)))})`);
+  bench('flow_cold_ms', results[0].total);
+  if (results.length > 1) bench('flow_warm_ms', median(warm.map((r) => r.total)));
+  bench('flow_warm_runs', results.length - 1);
   for (const phase of Object.keys(results[0].phases)) {
-    console.log(`    ${phase.padEnd(38)} ${ms(median(warm.map((r) => r.phases[phase])))}`);
+    const m = median(warm.map((r) => r.phases[phase]));
+    console.log(`    ${phase.padEnd(38)} ${ms(m)}`);
+    bench(`flow_phase_${slug(phase)}_ms`, m);
   }
 
   const client = last.client;
@@ -78,10 +90,14 @@ async function main() {
     times['tools/list'].push(performance.now() - t);
   }
   console.log(`\nWarm call through gateway, authorizer and function (${warmCalls} calls each, after 3 warm-up calls):`);
+  const names = { whoami: 'tool_call', list_organizations: 'list_organizations', 'tools/list': 'tools_list' };
   for (const [name, xs] of Object.entries(times)) {
     console.log(`    ${name.padEnd(38)} median ${ms(median(xs))}   p90 ${ms(pct(xs, 90))}`);
+    bench(`${names[name]}_warm_ms`, median(xs));
+    bench(`${names[name]}_warm_p90_ms`, pct(xs, 90));
   }
   await last.close();
+  console.log(`\n${machine.join('\n')}`);
 }
 
 main().catch((e) => {
