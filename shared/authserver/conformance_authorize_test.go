@@ -83,7 +83,6 @@ func TestRFC6749_4_1_2_1_ErrorRedirect(t *testing.T) {
 		{"short challenge (RFC 7636 §4.2)", "invalid_request", func(q url.Values) { q.Set("code_challenge", "abc") }},
 		{"foreign resource (RFC 8707 §2)", "invalid_target", func(q url.Values) { q.Set("resource", "https://evil.example/mcp") }},
 		{"resource with fragment (RFC 8707 §2)", "invalid_target", func(q url.Values) { q.Set("resource", s.Issuer+"/mcp#x") }},
-		{"unsupported scope (RFC 6749 §3.3)", "invalid_scope", func(q url.Values) { q.Set("scope", "mcp:tools admin") }},
 		{"scope bad characters", "invalid_scope", func(q url.Values) { q.Set("scope", `mcp:"tools"`) }},
 		{"duplicated state (RFC 6749 §3.1)", "invalid_request", func(q url.Values) { q.Add("state", "other") }},
 		{"duplicated scope (RFC 6749 §3.1)", "invalid_request", func(q url.Values) { q["scope"] = []string{"mcp:tools", "orgs:read"} }},
@@ -266,4 +265,28 @@ func TestRFC6749_3_1_AuthorizeMethods(t *testing.T) {
 			t.Fatalf("POST authorize: %d Allow=%q", r.Status, r.Header.Get("Allow"))
 		}
 	})
+}
+
+// RFC 6749 §3.3 and §5.1, MCP clients in practice: a request with scopes Authbridge does not
+// know (offline_access, openid, profile) is not a failed sign-in; the consent page asks for
+// the supported ones, the token carries them, the token response names them, and a client
+// registered for the refresh_token grant gets its refresh token whether or not it asked for
+// offline_access.
+func TestRFC6749_3_3_UnknownScopesIgnored(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, nil)
+	clientID := s.publicClient(t, "Scope asker", "http://127.0.0.1/cb")
+	verifier, challenge := pkce()
+	redirectURI := "http://127.0.0.1:7901/cb"
+	q := authorizeParams(clientID, redirectURI, challenge, "st", s.Issuer+"/mcp", "openid mcp:tools offline_access profile")
+	b := newBrowser(t)
+	resp, page := b.get(s.authorizeURL(q))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "<code>mcp:tools</code>") || strings.Contains(page, "offline_access") || strings.Contains(page, "openid") {
+		t.Fatalf("consent page: %d, want the supported scope only:\n%s", resp.StatusCode, pageText(page))
+	}
+	final := s.signIn(t, b, q, "ada@example.com")
+	tok, claims := s.exchangeCode(t, final, clientID, redirectURI, verifier, s.Issuer+"/mcp")
+	if str(tok, "scope") != "mcp:tools" || claims["scope"] != "mcp:tools" || str(tok, "refresh_token") == "" {
+		t.Fatalf("token response scope %q, claims scope %v, refresh token %q: want mcp:tools and a refresh token", str(tok, "scope"), claims["scope"], str(tok, "refresh_token"))
+	}
 }

@@ -245,7 +245,7 @@ func TestRFC9700_4_11_2_NoRedirectBeforeApproval(t *testing.T) {
 	_, challenge := pkce()
 	faults := map[string]func(q url.Values){
 		"no code_challenge": func(q url.Values) { q.Del("code_challenge") },
-		"unknown scope":     func(q url.Values) { q.Set("scope", "admin") },
+		"malformed scope":   func(q url.Values) { q.Set("scope", `mcp:"tools"`) },
 		"response_type":     func(q url.Values) { q.Set("response_type", "token") },
 		"repeated scope":    func(q url.Values) { q["scope"] = []string{"mcp:tools", "mcp:tools"} },
 	}

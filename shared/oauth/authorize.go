@@ -136,22 +136,29 @@ func (p Policy) Validate(req AuthorizeRequest, client RegisteredClient, redirect
 	return v, nil
 }
 
-// GrantScope decides the scope of a grant: the requested scope if it is within what the
-// server supports, otherwise invalid_scope (RFC 6749 §3.3); when nothing is requested, the
-// client's registered scope or else the server's default.
+// GrantScope decides the scope of a grant: the requested scopes the server supports. Scopes
+// it does not know are ignored, never a failed sign-in (RFC 6749 §3.3: the server "MAY fully
+// or partially ignore the scope requested"; MCP clients send offline_access, openid or
+// profile): the token response names the scope granted (RFC 6749 §5.1). offline_access asks
+// for a refresh token, which a client gets when it registered the refresh_token grant.
+// When nothing supported is requested: the client's registered scope or else the server's
+// default. A scope that is not a scope (characters outside RFC 6749 §3.3) is invalid_scope.
 func (p Policy) GrantScope(requested, registered string) (Scope, *Error) {
 	s, ok := ParseScope(requested)
 	if !ok {
 		return nil, ErrInvalidScope("scope has characters outside RFC 6749 section 3.3")
 	}
-	if len(s) == 0 {
+	var kept Scope
+	for _, sc := range s {
+		if p.Supported.Contains(sc) {
+			kept = append(kept, sc)
+		}
+	}
+	if len(kept) == 0 {
 		if reg, _ := ParseScope(registered); len(reg) > 0 && reg.SubsetOf(p.Supported) {
 			return reg, nil
 		}
 		return p.DefaultScope, nil
 	}
-	if !s.SubsetOf(p.Supported) {
-		return nil, ErrInvalidScope("requested scope is not supported")
-	}
-	return s, nil
+	return kept, nil
 }

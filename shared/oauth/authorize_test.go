@@ -190,7 +190,11 @@ func TestPolicyValidate(t *testing.T) {
 				t.Fatalf("scope %q", v.Scope)
 			}
 		}, nil},
-		{"RFC 6749 §3.3 unsupported scope", func(r *AuthorizeRequest, _ *RegisteredClient) { r.Scope = "mcp:tools root" }, "invalid_scope", nil, nil},
+		{"RFC 6749 §3.3 unknown scopes ignored, the rest granted", func(r *AuthorizeRequest, _ *RegisteredClient) { r.Scope = "openid mcp:tools offline_access root" }, "", func(t *testing.T, v Validated) {
+			if !slices.Equal(v.Scope, Scope{"mcp:tools"}) {
+				t.Fatalf("scope %q", v.Scope)
+			}
+		}, nil},
 		{"RFC 6749 §3.3 malformed scope", func(r *AuthorizeRequest, _ *RegisteredClient) { r.Scope = "mcp:tools \"x" }, "invalid_scope", nil, nil},
 		{"RFC 6749 §3.3 no scope: the client's registered scope", func(_ *AuthorizeRequest, c *RegisteredClient) { c.Scope = "orgs:read" }, "", func(t *testing.T, v Validated) {
 			if !slices.Equal(v.Scope, Scope{"orgs:read"}) {
@@ -242,7 +246,10 @@ func TestGrantScope(t *testing.T) {
 		code                        string
 	}{
 		{"RFC 6749 §3.3 requested subset granted", "orgs:read", "mcp:tools", Scope{"orgs:read"}, ""},
-		{"RFC 6749 §3.3 requested beyond supported", "orgs:read orgs:write", "", nil, "invalid_scope"},
+		{"RFC 6749 §3.3 unknown scopes ignored", "orgs:read orgs:write", "", Scope{"orgs:read"}, ""},
+		{"RFC 6749 §3.3 offline_access ignored (a refresh token goes with the refresh_token grant)", "offline_access mcp:tools", "", Scope{"mcp:tools"}, ""},
+		{"RFC 6749 §3.3 only unknown scopes: registered used", "offline_access openid profile", "mcp:tools", Scope{"mcp:tools"}, ""},
+		{"RFC 6749 §3.3 only unknown scopes, nothing registered: default", "offline_access", "", Scope{"mcp:tools", "orgs:read"}, ""},
 		{"RFC 6749 §3.3 nothing requested, registered used", "", "mcp:tools", Scope{"mcp:tools"}, ""},
 		{"RFC 6749 §3.3 only spaces requested, registered used", "   ", "mcp:tools", Scope{"mcp:tools"}, ""},
 		{"RFC 6749 §3.3 nothing requested or registered: default", "", "", Scope{"mcp:tools", "orgs:read"}, ""},

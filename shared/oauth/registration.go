@@ -37,12 +37,14 @@ type ClientMetadata struct {
 	ClientURI               string   `json:"client_uri,omitempty"`
 	LogoURI                 string   `json:"logo_uri,omitempty"`
 	Scope                   string   `json:"scope,omitempty"`
+	// ApplicationType is OpenID Connect Registration §2's "native" or "web", when sent.
+	ApplicationType string `json:"application_type,omitempty"`
 }
 
 // knownMetadata are the JSON member names of ClientMetadata.
 var knownMetadata = map[string]bool{
 	"redirect_uris": true, "token_endpoint_auth_method": true, "grant_types": true, "response_types": true,
-	"client_name": true, "client_uri": true, "logo_uri": true, "scope": true,
+	"client_name": true, "client_uri": true, "logo_uri": true, "scope": true, "application_type": true,
 }
 
 // Confidential reports whether the client authenticates with a secret.
@@ -99,6 +101,23 @@ func ParseClientMetadata(body []byte, supported Scope) (ClientMetadata, *Error) 
 		}
 	}
 	m.RedirectURIs = dedupe(m.RedirectURIs)
+	// OpenID Connect Registration §2 application_type. A native client registers only
+	// private-use schemes or http loopback URLs; "web" limits redirect URIs only for the
+	// implicit grant, which OAuth 2.1 removed. Absent, no rule of either kind applies (most MCP
+	// clients omit it and register loopback URLs).
+	switch m.ApplicationType {
+	case "", "web":
+	case "native":
+		for _, raw := range m.RedirectURIs {
+			u, _ := url.Parse(raw) // valid: checked above
+			scheme := strings.ToLower(u.Scheme)
+			if scheme == "https" || (scheme == "http" && !IsLoopbackHost(u.Hostname())) {
+				return m, ErrInvalidRedirectURI("a native application registers only private-use schemes or http loopback redirect URIs (OpenID Connect Registration section 2)")
+			}
+		}
+	default:
+		return m, ErrInvalidClientMetadata("application_type must be native or web")
+	}
 
 	switch m.TokenEndpointAuthMethod {
 	case "":

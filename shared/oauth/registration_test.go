@@ -361,3 +361,35 @@ func TestParseClientMetadataMemberNamesAreCaseSensitive(t *testing.T) {
 		t.Fatalf("differently-cased auth method must be ignored: %+v, %v", m, err)
 	}
 }
+
+// OpenID Connect Registration §2 application_type: a native application registers only
+// private-use schemes and http loopback URLs; "web" and an absent type add no rule under
+// OAuth 2.1 (the rule for web clients concerns the implicit grant); any other value is
+// invalid_client_metadata.
+func TestOIDCRegistration_2_ApplicationType(t *testing.T) {
+	tests := []struct {
+		name, appType, uri, code string
+	}{
+		{"native, loopback", "native", "http://127.0.0.1:3000/cb", ""},
+		{"native, localhost", "native", "http://localhost/cb", ""},
+		{"native, private-use scheme", "native", "cursor://anysphere.cursor-retrieval/oauth/callback", ""},
+		{"native, https refused", "native", "https://app.example.com/cb", "invalid_redirect_uri"},
+		{"web, https", "web", "https://app.example.com/cb", ""},
+		{"web, loopback (code flow only)", "web", "http://127.0.0.1/cb", ""},
+		{"absent, loopback", "", "http://127.0.0.1/cb", ""},
+		{"unknown type", "desktop", "http://127.0.0.1/cb", "invalid_client_metadata"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := fmt.Sprintf(`{"redirect_uris":[%q]}`, tt.uri)
+			if tt.appType != "" {
+				body = fmt.Sprintf(`{"redirect_uris":[%q],"application_type":%q}`, tt.uri, tt.appType)
+			}
+			m, err := ParseClientMetadata([]byte(body), testSupported)
+			wantCode(t, err, tt.code)
+			if err == nil && m.ApplicationType != tt.appType {
+				t.Fatalf("application_type %q, want %q echoed", m.ApplicationType, tt.appType)
+			}
+		})
+	}
+}
