@@ -12,7 +12,6 @@
 package faults
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -176,16 +175,12 @@ func (d *Dependency) Heal() error {
 	return errors.Join(errs...)
 }
 
-// Answered counts the requests the answer layer answered with a fault since the last call.
-func (d *Dependency) Answered() int { return int(d.layer.answered.Swap(0)) }
-
 // answerLayer passes requests to the service, or answers them with the service's own
 // throttling or 5xx error while such a fault is on.
 type answerLayer struct {
-	service  Service
-	proxy    *httputil.ReverseProxy
-	fault    atomic.Value // "", "throttled", "5xx"
-	answered atomic.Int64
+	service Service
+	proxy   *httputil.ReverseProxy
+	fault   atomic.Value // "", "throttled", "5xx"
 }
 
 func (a *answerLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +189,6 @@ func (a *answerLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.proxy.ServeHTTP(w, r)
 		return
 	}
-	a.answered.Add(1)
 	status, contentType, body, header := a.answer(Kind(fault))
 	for k, v := range header {
 		w.Header().Set(k, v)
@@ -241,19 +235,4 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
-}
-
-// Wait polls fn until it returns nil or ctx ends; for checks after Heal.
-func Wait(ctx context.Context, fn func() error) error {
-	for {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }

@@ -138,7 +138,7 @@ func (s *Server) changeConnectedApps(w http.ResponseWriter, r *http.Request) {
 // no longer skips the consent page. It returns the number of grants revoked.
 func (s *Server) revokeApps(r *http.Request, userID, clientID string) (int, error) {
 	ctx := r.Context()
-	families, err := s.Store.Families(ctx, store.GrantFilter{UserID: userID})
+	families, err := s.liveFamilies(r, userID)
 	if err != nil {
 		return 0, err
 	}
@@ -146,9 +146,7 @@ func (s *Server) revokeApps(r *http.Request, userID, clientID string) (int, erro
 	revoked := 0
 	var clients []string
 	for _, f := range families {
-		// The index is read again from the table (Families): the owner is checked on the
-		// item itself, not only on the eventually consistent index.
-		if f.UserID != userID || f.Revoked || !now.Before(f.ExpiresAt) || (clientID != "" && f.ClientID != clientID) {
+		if clientID != "" && f.ClientID != clientID {
 			continue
 		}
 		if !slices.Contains(clients, f.ClientID) {
@@ -172,11 +170,10 @@ func (s *Server) revokeApps(r *http.Request, userID, clientID string) (int, erro
 // used first.
 func (s *Server) connectedAppsOf(r *http.Request, userID string) ([]web.ConnectedApp, error) {
 	ctx := r.Context()
-	families, err := s.Store.Families(ctx, store.GrantFilter{UserID: userID})
+	families, err := s.liveFamilies(r, userID)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	type app struct {
 		web.ConnectedApp
 		granted, used time.Time
@@ -184,9 +181,6 @@ func (s *Server) connectedAppsOf(r *http.Request, userID string) ([]web.Connecte
 	byClient := map[string]*app{}
 	var order []*app
 	for _, f := range families {
-		if f.UserID != userID || f.Revoked || !now.Before(f.ExpiresAt) {
-			continue
-		}
 		a := byClient[f.ClientID]
 		if a == nil {
 			a = &app{ConnectedApp: web.ConnectedApp{ClientID: f.ClientID}, granted: f.CreatedAt}
@@ -230,6 +224,24 @@ func (s *Server) connectedAppsOf(r *http.Request, userID string) ([]web.Connecte
 		out[i] = a.ConnectedApp
 	}
 	return out, nil
+}
+
+// liveFamilies are the person's grants that are neither revoked nor expired. The index is
+// read again from the table (store.Families): the owner is checked on the item itself, not
+// only on the eventually consistent index.
+func (s *Server) liveFamilies(r *http.Request, userID string) ([]store.Family, error) {
+	families, err := s.Store.Families(r.Context(), store.GrantFilter{UserID: userID})
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	live := families[:0]
+	for _, f := range families {
+		if f.UserID == userID && !f.Revoked && now.Before(f.ExpiresAt) {
+			live = append(live, f)
+		}
+	}
+	return live, nil
 }
 
 func pageTime(t time.Time) string {

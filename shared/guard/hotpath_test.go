@@ -86,9 +86,9 @@ var bearerCases = []string{
 func checkBearer(t *testing.T, v string) {
 	t.Helper()
 	want, wantErr := oauth.BearerToken([]string{v})
-	got, err := bearerValue(v)
+	got, err := oauth.BearerValue(v)
 	if got != want || err != wantErr {
-		t.Fatalf("bearerValue(%q) = %q, %v; oauth.BearerToken gives %q, %v", v, got, err, want, wantErr)
+		t.Fatalf("oauth.BearerValue(%q) = %q, %v; oauth.BearerToken gives %q, %v", v, got, err, want, wantErr)
 	}
 	got, err = bearerToken(nil, map[string][]string{"Authorization": {v}})
 	if got != want || err != wantErr {

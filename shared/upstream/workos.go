@@ -143,11 +143,18 @@ func refreshError(err error) error {
 		return fmt.Errorf("upstream: refresh: %w", err) // transport: no WorkOS answer to leak
 	}
 	code = errorWord(code)
-	if status >= 400 && status < 500 && status != http.StatusUnauthorized &&
-		status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
+	if refused(status) {
 		return fmt.Errorf("%w: %d %s", ErrSessionEnded, status, code)
 	}
 	return fmt.Errorf("upstream: refresh: WorkOS answered %d %s (request id %s)", status, code, errorWord(requestID))
+}
+
+// refused reports whether WorkOS's status refuses the request itself (the code, the session)
+// rather than being unavailable: a 4xx other than 401 (Authbridge's API key) and 408 and 429,
+// which ask to try again (RFC 9110 §15.5.9, RFC 6585 §4).
+func refused(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusUnauthorized &&
+		status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
 }
 
 // sessionID reads the `sid` claim of the WorkOS access token. The token came straight from
@@ -190,10 +197,7 @@ func authenticateError(err error) error {
 		return fmt.Errorf("upstream: authenticate: %w", err) // transport: no WorkOS answer to leak
 	}
 	code = errorWord(code)
-	// 401 is Authbridge's API key, 408 and 429 ask to try again (RFC 9110 §15.5.9, RFC 6585
-	// §4): outages, not a refusal of the person's sign-in.
-	if status >= 400 && status < 500 && status != http.StatusUnauthorized &&
-		status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
+	if refused(status) {
 		return fmt.Errorf("%w: %d %s", ErrRejected, status, code)
 	}
 	return fmt.Errorf("upstream: authenticate: WorkOS answered %d %s (request id %s)", status, code, errorWord(requestID))
