@@ -115,7 +115,9 @@ log "building functions and local tools"
 mkdir -p "$RUN/bin"
 for d in functions/*/; do
   f=$(basename "$d")
-  CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags="-s -w" -o "$RUN/bin/functions/$f/bootstrap" "./functions/$f"
+  # authbridge_localstack: the local stack's Client ID Metadata Document settings below
+  # (shared/clientid/localstack.go); the deployed build never has this tag.
+  CGO_ENABLED=0 go build -tags lambda.norpc,authbridge_localstack -trimpath -ldflags="-s -w" -o "$RUN/bin/functions/$f/bootstrap" "./functions/$f"
 done
 for c in workos-emulator local-setup local-api ${sample:+sample-mcp-server}; do
   go build -o "$RUN/bin/$c" "./infra/cmd/$c"
@@ -132,6 +134,23 @@ setsid "$RUN/bin/workos-emulator" -addr "127.0.0.1:$workos_port" -seed infra/wor
   -redirect-uris "$issuer/api/ext/auth/callback" -state-dir "$ROOT/.run/workos-key" \
   -webhook-url "$issuer/api/ext/auth/workos-webhook" -webhook-secret "$webhook_secret" >"$RUN/workos.log" 2>&1 9>&- &
 echo $! >"$RUN/workos.pid"
+
+# Client ID Metadata Documents, locally. Deployed, a document is fetched over HTTPS from public
+# addresses only. Here a test's fixture server plays the client's host: it listens on
+# 127.0.0.1:$cimd_port with a certificate for fixture.authbridge.test from a CA made for this
+# stack, and only that address and port are let through. Three more names resolve to a
+# private, a link-local and the metadata-service address, so the end-to-end tests can show
+# each refused (infra/e2e/test/cimd.test.mjs).
+cimd_port=$((api_port + 30))      # 3000 -> 3030
+cimd_dir=$RUN/cimd-fixture
+mkdir -p "$cimd_dir"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=Authbridge local CIMD fixture CA" \
+  -keyout "$cimd_dir/ca-key.pem" -out "$cimd_dir/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=fixture.authbridge.test" \
+  -keyout "$cimd_dir/key.pem" -out "$cimd_dir/req.pem" 2>/dev/null
+openssl x509 -req -in "$cimd_dir/req.pem" -CA "$cimd_dir/ca.pem" -CAkey "$cimd_dir/ca-key.pem" -CAcreateserial -days 30 \
+  -extfile <(printf 'subjectAltName=DNS:fixture.authbridge.test\nextendedKeyUsage=serverAuth\n') -out "$cimd_dir/cert.pem" 2>/dev/null
+cimd_hosts=fixture.authbridge.test=127.0.0.1,private.authbridge.test=10.0.0.5,linklocal.authbridge.test=169.254.10.10,metadata.authbridge.test=169.254.169.254
 
 # Function environment: the template's values, overridden for the local services
 # (the shape of `sam local --env-vars`).
@@ -151,6 +170,9 @@ cat >"$RUN/env.json" <<JSON
   "AWS_ENDPOINT_URL_KMS": "$AWS_ENDPOINT_URL_KMS",
   "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
   "ALLOWED_ORIGINS": "http://localhost:6274,http://127.0.0.1:6274",
+  "AUTHBRIDGE_LOCAL_CIMD_ROOT_CA": "$cimd_dir/ca.pem",
+  "AUTHBRIDGE_LOCAL_CIMD_ALLOW": "127.0.0.1:$cimd_port",
+  "AUTHBRIDGE_LOCAL_CIMD_HOSTS": "$cimd_hosts",
   "AWS_LAMBDA_LOG_FORMAT": "JSON"$(for kv in ${STACK_ENV:-}; do printf ',\n  "%s": "%s"' "${kv%%=*}" "${kv#*=}"; done)
 }}
 JSON
@@ -210,7 +232,10 @@ AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
-AWS_EC2_METADATA_DISABLED=true$fd_env
+AWS_EC2_METADATA_DISABLED=true
+CIMD_FIXTURE_PORT=$cimd_port
+CIMD_FIXTURE_CERT=$cimd_dir/cert.pem
+CIMD_FIXTURE_KEY=$cimd_dir/key.pem$fd_env
 ENV
 
 cat <<MSG

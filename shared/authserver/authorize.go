@@ -38,12 +38,18 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("client_id is required"))
 		return
 	}
-	client, err := s.Store.GetClient(ctx, req.ClientID)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) { // ErrInvalid: an id no client can have
+	client, err := s.lookupClient(ctx, req.ClientID, true)
+	var unknown *unknownClientError
+	var unreachable *documentUnreachable
+	switch {
+	case errors.As(err, &unknown):
 		// Never redirect for an unknown client (RFC 6749 §4.1.2.1).
-		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("unknown client_id"))
+		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest(unknown.reason))
 		return
-	} else if err != nil {
+	case errors.As(err, &unreachable):
+		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest(unreachable.reason))
+		return
+	case err != nil:
 		s.unavailablePage(w, r, err)
 		return
 	}
@@ -117,7 +123,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 // page is asked before sign-in (authorize) or, for a person other than the remembered one,
 // after it (callback: consent.SignedIn is set, and workosRefresh is their WorkOS refresh
 // token, kept sealed under the request id for the code the approval issues).
-func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, client store.Client, consent store.ConsentRequest, workosRefresh string) bool {
+func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, client knownClient, consent store.ConsentRequest, workosRefresh string) bool {
 	requestID, csrf := oauth.NewOpaque("abr_"), oauth.NewOpaque("abx_")
 	consent.CSRFHash = oauth.HashSecret(csrf)
 	consent.SealedUpstream = sealUpstream(requestID, consent.Request.ClientID, workosRefresh)
@@ -134,14 +140,18 @@ func (s *Server) askConsent(w http.ResponseWriter, r *http.Request, client store
 		RedirectHost:        host.ascii,
 		RedirectHostUnicode: host.unicode,
 		RedirectHostInvalid: host.invalid,
-		LoopbackOnly:        allLoopback(client.RedirectURIs),
+		LoopbackOnly:        client.Domain == "" && allLoopback(client.RedirectURIs), // a document client: LoopbackRedirect
 		Resource:            req.Resource,
 		SignedInAs:          consent.SignedIn.Email,
 		FormAction:          s.Config.Endpoint(PathConsent),
 		RequestID:           requestID,
 		CSRFToken:           csrf,
-		UnverifiedApp:       true,
+		UnverifiedApp:       client.Domain == "",
 		FormTargets:         s.consentFormTargets(consent),
+		// MCP authorization 2026-07-28 (Client ID Metadata Documents): the domain vouches
+		// for the document; a loopback redirect URI is outside what it can vouch for.
+		VerifiedDomain:   client.Domain,
+		LoopbackRedirect: client.LoopbackRedirects,
 	}
 	if consent.SignedIn.ID != "" && page.SignedInAs == "" {
 		page.SignedInAs = consent.SignedIn.ID
@@ -323,7 +333,7 @@ func approvedForm(redirectURI string) string {
 }
 
 // redirectApproved reports whether a person approved this client with this redirect URI.
-func redirectApproved(client store.Client, redirectURI string) bool {
+func redirectApproved(client knownClient, redirectURI string) bool {
 	want := approvedForm(redirectURI)
 	for _, uri := range client.ApprovedRedirectURIs {
 		if uri == want {

@@ -147,9 +147,11 @@ func (s *Server) upstreamIdentity(r *http.Request, state string, pending store.U
 // askConsentAfterSignIn shows the consent page to a signed-in person whose consent is not
 // on record; approving it issues the code (consent endpoint).
 func (s *Server) askConsentAfterSignIn(w http.ResponseWriter, r *http.Request, browserHash []byte, req store.AuthRequest, user store.User, workosRefresh string) {
-	client, err := s.Store.GetClient(r.Context(), req.ClientID)
-	if errors.Is(err, store.ErrNotFound) {
-		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("the application is no longer registered"))
+	client, err := s.lookupClient(r.Context(), req.ClientID, false)
+	var unknown *unknownClientError
+	var unreachable *documentUnreachable
+	if errors.As(err, &unknown) || errors.As(err, &unreachable) {
+		s.errorPage(w, r, http.StatusBadRequest, oauth.ErrInvalidRequest("the application is no longer registered: "+err.Error()))
 		return
 	} else if err != nil {
 		s.unavailablePage(w, r, err)

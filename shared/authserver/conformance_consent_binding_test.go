@@ -1,8 +1,6 @@
 package authserver_test
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,18 +53,7 @@ func (s *stack) exchangeCode(t *testing.T, final *url.URL, clientID, redirectURI
 		t.Fatalf("code exchange: %d %s", r.Status, r.Body)
 	}
 	tok := r.json(t)
-	parts := strings.Split(str(tok, "access_token"), ".")
-	if len(parts) != 3 {
-		t.Fatalf("access token is not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
+	claims := jwtClaims(t, str(tok, "access_token"))
 	return tok, claims
 }
 

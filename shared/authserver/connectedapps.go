@@ -184,8 +184,16 @@ func (s *Server) connectedAppsOf(r *http.Request, userID string) ([]web.Connecte
 		a := byClient[f.ClientID]
 		if a == nil {
 			a = &app{ConnectedApp: web.ConnectedApp{ClientID: f.ClientID}, granted: f.CreatedAt}
-			client, err := s.Store.GetClient(ctx, f.ClientID)
+			client, err := s.lookupClient(ctx, f.ClientID, false)
+			var unknown *unknownClientError
+			var unreachable *documentUnreachable
 			switch {
+			case store.IsDocumentClientID(f.ClientID) && (errors.As(err, &unknown) || errors.As(err, &unreachable)):
+				// A metadata-document client whose document cannot be read now: named by the
+				// host of its client_id, which is what vouched for it.
+				a.Name = documentHost(f.ClientID)
+			case errors.As(err, &unknown):
+				a.Deleted = true
 			case err == nil:
 				a.Name = client.Name
 				for _, uri := range client.RedirectURIs {
@@ -193,8 +201,6 @@ func (s *Server) connectedAppsOf(r *http.Request, userID string) ([]web.Connecte
 						a.RedirectHosts = append(a.RedirectHosts, h)
 					}
 				}
-			case errors.Is(err, store.ErrNotFound):
-				a.Deleted = true
 			default:
 				return nil, err
 			}

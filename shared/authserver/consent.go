@@ -131,7 +131,7 @@ func (s *Server) rememberConsent(w http.ResponseWriter, r *http.Request, browser
 
 // clientName is the client's name for a page, or "" when it cannot be read.
 func (s *Server) clientName(r *http.Request, clientID string) string {
-	client, err := s.Store.GetClient(r.Context(), clientID)
+	client, err := s.lookupClient(r.Context(), clientID, false)
 	if err != nil {
 		return ""
 	}

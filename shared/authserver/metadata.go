@@ -58,8 +58,10 @@ func (s *Server) Metadata() ServerMetadata {
 		IntrospectionEndpointAuthMethodsSupported: []string{oauth.AuthMethodClientSecretBasic},
 		ScopesSupported:                           c.Scopes,
 		AuthorizationResponseISSParameter:         true, // RFC 9207
-		SubjectTypesSupported:                     []string{"public"},
-		IDTokenSigningAlgValuesSupported:          []string{"ES256"},
+		// MCP authorization 2026-07-28: https URL client_ids name a Client ID Metadata Document.
+		ClientIDMetadataDocumentSupported: true,
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgValuesSupported:  []string{"ES256"},
 	}
 }
 

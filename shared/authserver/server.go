@@ -38,6 +38,9 @@ type Server struct {
 	Minter *tokens.Minter
 	Keys   *tokens.KeySet
 	SignIn SignIn
+	// ClientDocuments fetches Client ID Metadata Documents for https URL client_ids; nil: a
+	// clientid.Fetcher per process, made on first use (clients.go).
+	ClientDocuments ClientDocuments
 	// Webhooks is the WorkOS webhook endpoint's configuration (webhook.go).
 	Webhooks *Webhooks
 	// Log receives the endpoints' log lines. Built with obs.NewHandler, every line carries

@@ -124,6 +124,9 @@ func (s *Server) authenticateClientWith(ctx context.Context, r *http.Request, fo
 	if oerr != nil {
 		return store.Client{}, store.TokenRead{}, oerr
 	}
+	if store.IsDocumentClientID(creds.ClientID) {
+		return s.authenticateDocumentClient(ctx, creds, codeHash, refreshHash)
+	}
 	var read store.TokenRead
 	var err error
 	if codeHash == nil && refreshHash == nil {
@@ -144,6 +147,37 @@ func (s *Server) authenticateClientWith(ctx context.Context, r *http.Request, fo
 		return store.Client{}, store.TokenRead{}, oerr
 	}
 	return read.Client, read, nil
+}
+
+// authenticateDocumentClient is authenticateClientWith for a client identified by a Client
+// ID Metadata Document (MCP authorization 2026-07-28): the document, fetched or cached, says
+// what the client may do; the code or refresh token is read alone (the client has no item).
+func (s *Server) authenticateDocumentClient(ctx context.Context, creds oauth.ClientCredentials, codeHash, refreshHash []byte) (store.Client, store.TokenRead, *oauth.Error) {
+	found, err := s.lookupClient(ctx, creds.ClientID, false)
+	var unknown *unknownClientError
+	var unreachable *documentUnreachable
+	switch {
+	case errors.As(err, &unknown):
+		return store.Client{}, store.TokenRead{}, oauth.ErrInvalidClient(unknown.reason)
+	case errors.As(err, &unreachable):
+		// The client's host is down, not the client refused: it may retry (RFC 6749 §5.2
+		// has no code for this; MCP clients retry temporarily_unavailable).
+		return store.Client{}, store.TokenRead{}, s.unavailable(ctx, err)
+	case err != nil:
+		return store.Client{}, store.TokenRead{}, s.unavailable(ctx, err)
+	}
+	if oerr := oauth.Authenticate(creds, found.TokenEndpointAuthMethod, nil); oerr != nil {
+		return store.Client{}, store.TokenRead{}, oerr
+	}
+	var read store.TokenRead
+	if codeHash != nil || refreshHash != nil {
+		read, err = s.Store.ReadForToken(ctx, "", codeHash, refreshHash) // "": no client item
+		if err != nil {
+			return store.Client{}, store.TokenRead{}, s.unavailable(ctx, err)
+		}
+	}
+	read.Client, read.ClientErr = found.Client, nil
+	return found.Client, read, nil
 }
 
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 8707 §2.2).

@@ -531,6 +531,25 @@ func TestSSRF_LoopbackRefusedWithoutTestAllowance(t *testing.T) {
 	}
 }
 
+// The local stack's exception (localstack.go) is compiled only with the build tag
+// authbridge_localstack: in this build, as in a deployed function, its environment variables
+// change nothing — the fixture's own loopback address and port stay refused, and a name
+// mapped to it is resolved by DNS, not by the variable.
+func TestSSRF_LocalStackSettingsIgnoredWithoutBuildTag(t *testing.T) {
+	fx := newFixture(t)
+	addr := fx.srv.Listener.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	t.Setenv("AUTHBRIDGE_LOCAL_CIMD_ALLOW", addr)
+	t.Setenv("AUTHBRIDGE_LOCAL_CIMD_HOSTS", "localhost=127.0.0.1")
+	f := clientid.NewFetcher(supported, clientid.WithRootCAs(fx.srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs))
+	if _, err := fetch(t, f, "https://localhost:"+port+"/oauth/client.json"); !errors.Is(err, clientid.ErrAddressNotPublic) {
+		t.Errorf("with the local stack's variables set: err = %v, want address not public", err)
+	}
+	if fx.hitCount() != 0 {
+		t.Errorf("fixture hits = %d, want 0", fx.hitCount())
+	}
+}
+
 // MCP authorization 2026-07-28, Client ID Metadata Documents, security considerations
 // (SSRF, DNS rebinding): the name is resolved once per connection and the checked address
 // is the one dialled, so an answer that turns to loopback is refused, never followed.

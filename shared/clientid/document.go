@@ -24,8 +24,9 @@ import (
 	"github.com/authbridge/authbridge/shared/oauth"
 )
 
-// MaxClientIDLength bounds a URL client_id.
-const MaxClientIDLength = 2048
+// MaxClientIDLength bounds a URL client_id: Authbridge keeps it in table keys, which hold
+// at most 512 bytes of a client id (shared/store).
+const MaxClientIDLength = 512
 
 // AuthMethodPrivateKeyJWT is RFC 7523 §2.2 client authentication with a signed JWT, the only
 // authenticating method a metadata document may name: there is no shared secret between a
@@ -128,6 +129,17 @@ func parseURLClientID(clientID string) (*url.URL, bool) {
 		}
 	}
 	return u, true
+}
+
+// ParseDocument validates body as the metadata document served at clientID, by the rules
+// Fetch applies after fetching it (for a document obtained another way, or tests of the
+// servers that use one).
+func ParseDocument(body []byte, clientID string, supported oauth.Scope) (Document, error) {
+	u, ok := parseURLClientID(clientID)
+	if !ok {
+		return Document{}, ErrNotURLClientID
+	}
+	return validateDocument(body, clientID, u, supported)
 }
 
 // validateDocument checks body as the metadata document of clientID, with the registration
@@ -261,7 +273,7 @@ func isJWKS(raw json.RawMessage) bool {
 }
 
 func isHTTPSURL(raw string) bool {
-	if len(raw) > MaxClientIDLength {
+	if len(raw) > 2048 {
 		return false
 	}
 	u, err := url.Parse(raw)

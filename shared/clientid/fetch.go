@@ -59,6 +59,9 @@ func WithRootCAs(pool *x509.CertPool) Option { return func(f *Fetcher) { f.rootC
 // addresses). It cannot widen what is dialled: every answer goes through the address check.
 func WithResolver(r Resolver) Option { return func(f *Fetcher) { f.resolver = r } }
 
+// defaultResolver is the system's DNS.
+var defaultResolver Resolver = net.DefaultResolver
+
 // Fetcher fetches and validates Client ID Metadata Documents, with a bounded in-memory
 // cache. It is safe for concurrent use; make one per process (a Lambda cold start).
 type Fetcher struct {
@@ -73,6 +76,9 @@ type Fetcher struct {
 	// which is compiled into this package's tests alone, so no deployed function or
 	// configuration can turn it on.
 	allowAddr func(netip.Addr) bool
+	// allowAddrPort is the local stack's exception (localstack.go, compiled only with the
+	// build tag authbridge_localstack): exactly the loopback address and port of its fixture.
+	allowAddrPort func(netip.AddrPort) bool
 	// connect replaces the network connect in tests (export_test.go), after both checks.
 	connect func(ctx context.Context, network, address string) (net.Conn, error)
 
@@ -91,11 +97,11 @@ type cacheEntry struct {
 func NewFetcher(supported oauth.Scope, opts ...Option) *Fetcher {
 	f := &Fetcher{
 		supported: append(oauth.Scope(nil), supported...),
-		resolver:  net.DefaultResolver,
+		resolver:  defaultResolver,
 		now:       time.Now,
 		cache:     map[string]cacheEntry{},
 	}
-	for _, o := range opts {
+	for _, o := range append(localStackOptions(), opts...) {
 		o(f)
 	}
 	transport := &http.Transport{
@@ -252,7 +258,7 @@ func (f *Fetcher) dialContext(ctx context.Context, network, address string) (net
 	// A name with any non-public address is refused as a whole: a mixed answer is either a
 	// misconfiguration or an attempt to reach an internal address.
 	for _, a := range addrs {
-		if err := f.checkAddr(a); err != nil {
+		if err := f.checkAddr(netip.AddrPortFrom(a.Unmap(), uint16(port))); err != nil {
 			return nil, fmt.Errorf("%w: %s resolves to %s", err, host, a)
 		}
 	}
@@ -292,14 +298,15 @@ func (f *Fetcher) control(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%w: cannot parse dialled address %q", ErrAddressNotPublic, address)
 	}
-	if err := f.checkAddr(ap.Addr()); err != nil {
+	if err := f.checkAddr(ap); err != nil {
 		return fmt.Errorf("%w: dialled %s", err, ap.Addr())
 	}
 	return nil
 }
 
-func (f *Fetcher) checkAddr(a netip.Addr) error {
-	if IsPublicAddr(a) || (f.allowAddr != nil && f.allowAddr(a)) {
+func (f *Fetcher) checkAddr(ap netip.AddrPort) error {
+	a := ap.Addr().Unmap()
+	if IsPublicAddr(a) || (f.allowAddr != nil && f.allowAddr(a)) || (f.allowAddrPort != nil && f.allowAddrPort(netip.AddrPortFrom(a, ap.Port()))) {
 		return nil
 	}
 	return ErrAddressNotPublic

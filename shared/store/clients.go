@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -146,6 +147,10 @@ func (s *Store) MarkClientUsed(ctx context.Context, id string) error {
 // ApproveRedirectURI adds uri to the client's approved redirect URIs (one UpdateItem with
 // ADD on a string set: idempotent, and the authorization endpoint reads the set with the
 // client at no extra cost). A missing or expired client gives ErrNotFound and is not revived.
+//
+// A Client ID Metadata Document client (an https URL id, IsDocumentClientID) has no
+// registration: its item holds only the approvals, is created by the first one, and is kept
+// for DocumentClientRetention after the last.
 func (s *Store) ApproveRedirectURI(ctx context.Context, id, uri string) error {
 	if err := checkID("client id", id); err != nil {
 		return err
@@ -153,19 +158,34 @@ func (s *Store) ApproveRedirectURI(ctx context.Context, id, uri string) error {
 	if uri == "" || len(uri) > maxRedirectURILen {
 		return fmt.Errorf("%w: redirect URI must be 1..%d bytes", ErrInvalid, maxRedirectURILen)
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyOf(clientKey(id)),
 		UpdateExpression:          aws.String("ADD #approved :uri"),
 		ConditionExpression:       aws.String("attribute_exists(#pk) AND (attribute_not_exists(#exp) OR #exp > :now)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpiresAt, "#approved": attrApprovedRedirects},
 		ExpressionAttributeValues: item{":now": epoch(s.now()), ":uri": &types.AttributeValueMemberSS{Value: []string{uri}}},
-	})
+	}
+	if IsDocumentClientID(id) {
+		in.UpdateExpression = aws.String("SET #exp = :exp ADD #approved :uri")
+		in.ConditionExpression = nil
+		in.ExpressionAttributeNames = map[string]string{"#exp": attrExpiresAt, "#approved": attrApprovedRedirects}
+		in.ExpressionAttributeValues = item{":exp": epoch(s.now().Add(DocumentClientRetention)), ":uri": in.ExpressionAttributeValues[":uri"]}
+	}
+	_, err := s.db.UpdateItem(ctx, in)
 	if isConditionFailed(err) {
 		return ErrNotFound
 	}
 	return wrap("approve redirect uri", err)
 }
+
+// IsDocumentClientID reports whether id is a Client ID Metadata Document's URL rather than an
+// id Authbridge issued at registration (those never start with "https://").
+func IsDocumentClientID(id string) bool { return strings.HasPrefix(id, "https://") }
+
+// DocumentClientRetention is how long a metadata-document client's approved redirect URIs
+// are kept after the last approval.
+const DocumentClientRetention = 180 * 24 * time.Hour
 
 func getStringSet(it item, name string) []string {
 	v, ok := it[name].(*types.AttributeValueMemberSS)

@@ -86,6 +86,13 @@ type ConsentPage struct {
 	RequestID     string
 	CSRFToken     string
 	UnverifiedApp bool
+	// VerifiedDomain is set for a client identified by a Client ID Metadata Document (MCP
+	// authorization 2026-07-28): the domain that serves the document vouches for the name and
+	// redirect URIs, so the page names it instead of "not verified".
+	VerifiedDomain string
+	// LoopbackRedirect marks a metadata-document client whose redirect URI is a loopback
+	// address: the domain vouches for the document, not for the program listening locally.
+	LoopbackRedirect bool
 	// FormTargets are the CSP sources the form's submission may be redirected to besides
 	// Authbridge itself (the sign-in service, the client's redirect URI).
 	FormTargets []string

@@ -5,8 +5,11 @@
 import { randomBytes } from 'node:crypto';
 
 export class MemoryOAuthProvider {
-  constructor({ redirectUrl, clientName = 'Authbridge e2e (MCP TypeScript SDK)', onRedirect }) {
+  constructor({ redirectUrl, clientName = 'Authbridge e2e (MCP TypeScript SDK)', onRedirect, clientMetadataUrl }) {
     this._redirectUrl = redirectUrl;
+    // A Client ID Metadata Document's URL: the SDK uses it as the client_id, instead of
+    // registering, when the server metadata says client_id_metadata_document_supported.
+    this.clientMetadataUrl = clientMetadataUrl;
     this._clientName = clientName;
     this.onRedirect = onRedirect;
     this._client = undefined;

@@ -9,7 +9,7 @@ import { startLoopback } from './loopback.mjs';
 
 export { UnauthorizedError };
 
-export async function createSession(stack, { visit, clientName } = {}) {
+export async function createSession(stack, { visit, clientName, clientMetadataUrl } = {}) {
   const loop = await startLoopback();
   const log = [];
   const fetchFn = recordingFetch(log);
@@ -17,6 +17,7 @@ export async function createSession(stack, { visit, clientName } = {}) {
   session.provider = new MemoryOAuthProvider({
     redirectUrl: loop.redirectUrl,
     clientName,
+    clientMetadataUrl,
     onRedirect: async (url) => {
       if (session.visit) session.visits.push(await session.visit(url));
     },
