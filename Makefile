@@ -115,6 +115,15 @@ revoke: ## Revoke every grant of a person, a client or an organization: USER=<Wo
 	@[ $(words $(revoke_filter)) -eq 2 ] || { echo "usage: make revoke USER=<WorkOS user id> | CLIENT=<client_id> | ORG=<organization id> (exactly one) [STACK=<name>]" >&2; exit 2; }
 	@$(load_stack_env); go run ./infra/cmd/grants revoke $(revoke_filter)
 
+# Doctor (docs/doctor.md): checks a deployment as each MCP client discovers, registers with
+# and calls it; one row per client and step, the fix of each failure, a handoff summary for a
+# security reviewer; exits 1 when a client would fail. Sends nothing that writes; ARGS=-register
+# sends one registration (it cannot be deleted: it stays unused and expires).
+.PHONY: doctor
+doctor: ## Check a deployment against each MCP client (TS and Python SDKs, ChatGPT, Claude, Cursor, VS Code): URL=<MCP URL> [ARGS=-register]
+	@[ -n "$(URL)" ] || { echo "usage: make doctor URL=<MCP URL, e.g. http://127.0.0.1:3000/mcp> [ARGS=-register]" >&2; exit 2; }
+	@go run ./infra/cmd/doctor $(ARGS) '$(URL)'
+
 # make dev: the whole stack on 127.0.0.1 (PORT=3000; STAGE=Prod serves it under /Prod).
 # Front doors (docs/front-door.md): SAMPLE_UPSTREAM=1 runs infra/cmd/sample-mcp-server on
 # PORT+10 behind front door 1 at http://127.0.0.1:3000/mcp/sample; STACK_PARAMS="FrontDoor1Upstream=…

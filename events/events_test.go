@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -225,17 +225,7 @@ func newHandlers(t *testing.T) *handlers {
 	}
 	keyID := testenv.NewSigningKey(t, kmsClient)
 
-	seed, err := workosemu.LoadSeed(filepath.Join("..", "infra", "workos-seed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := workosemu.New(workosemu.Options{ClientID: workosemu.DefaultClientID, APIKey: workosemu.DefaultAPIKey,
-		RedirectURIs: []string{issuer + authserver.PathCallback}, Seed: seed, StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	workos := httptest.NewServer(emu)
-	t.Cleanup(workos.Close)
+	workos := emutest.Start(t, issuer+authserver.PathCallback)
 
 	vars := map[string]string{"ISSUER": issuer, "TABLE_NAME": table, "SIGNING_KEY_ID": keyID, "WORKOS_ENDPOINT": workos.URL,
 		"WORKOS_CLIENT_ID": workosemu.DefaultClientID, "WORKOS_API_KEY": workosemu.DefaultAPIKey}

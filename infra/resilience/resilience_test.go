@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"html"
 	"io"
 	"log/slog"
@@ -19,9 +20,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -63,11 +62,6 @@ type lab struct {
 	table      string
 }
 
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
 func newLab(t *testing.T) *lab {
 	t.Helper()
 	ctx := context.Background()
@@ -84,18 +78,7 @@ func newLab(t *testing.T) *lab {
 	t.Cleanup(as.Close)
 	issuer := as.URL
 
-	seed, err := workosemu.LoadSeed(filepath.Join(repoRoot(), "infra", "workos-seed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := workosemu.New(workosemu.Options{ClientID: workosemu.DefaultClientID, APIKey: workosemu.DefaultAPIKey,
-		RedirectURIs: []string{issuer + authserver.PathCallback}, Seed: seed, StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
-	emuServer := httptest.NewServer(emu)
-	t.Cleanup(emuServer.Close)
+	emuServer := emutest.Start(t, issuer+authserver.PathCallback)
 
 	fl, err := faults.NewLab()
 	if err != nil {

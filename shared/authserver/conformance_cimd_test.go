@@ -321,3 +321,26 @@ func TestMCPCIMD_TokenEndpoint(t *testing.T) {
 		t.Fatal("the token endpoint never consulted the document")
 	}
 }
+
+// The connected-apps page lists a document client by its document's name and redirect host;
+// when the document cannot be read any more, by the host of its client_id (what vouched for
+// it), never as a deleted registration.
+func TestMCPCIMD_ConnectedAppsListsDocumentClient(t *testing.T) {
+	st := newStack(t, nil)
+	docs := serveDocuments(st)
+	docs.publish(docClientID, publicDocument(docClientID, docRedirect))
+	if r := st.postToken(t, st.authorizeCode(t, docClientID, docRedirect, "").form()); r.Status != http.StatusOK {
+		t.Fatalf("code exchange: %d %s", r.Status, r.Body)
+	}
+	section := appSection(st.openApps(t, newBrowser(t), "ada@example.com"), docClientID)
+	if !strings.Contains(section, "Example Notes") || !strings.Contains(section, "app.example.com") {
+		t.Fatalf("the page's section of the document client:\n%s", section)
+	}
+	docs.mu.Lock()
+	delete(docs.docs, docClientID)
+	docs.mu.Unlock()
+	section = appSection(st.openApps(t, newBrowser(t), "ada@example.com"), docClientID)
+	if section == "" || strings.Contains(section, "Example Notes") || !strings.Contains(section, "app.example.com") {
+		t.Fatalf("with the document gone, the section should name the client_id's host:\n%s", section)
+	}
+}

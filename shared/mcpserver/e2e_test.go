@@ -5,11 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -50,27 +48,12 @@ type stack struct {
 	minter *tokens.Minter
 }
 
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
 func newStack(t *testing.T, env map[string]string) *stack {
 	t.Helper()
 	client := testenv.KMS(t)
 	keyID := testenv.NewSigningKey(t, client)
 
-	seed, err := workosemu.LoadSeed(filepath.Join(repoRoot(), "infra", "workos-seed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := workosemu.New(workosemu.Options{ClientID: workosemu.DefaultClientID, APIKey: workosemu.DefaultAPIKey,
-		RedirectURIs: []string{issuer + "/api/ext/auth/callback"}, Seed: seed, StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	workos := httptest.NewServer(emu)
-	t.Cleanup(workos.Close)
+	workos := emutest.Start(t, issuer+"/api/ext/auth/callback")
 
 	vars := map[string]string{"ISSUER": issuer, "SIGNING_KEY_ID": keyID, "WORKOS_ENDPOINT": workos.URL,
 		"WORKOS_CLIENT_ID": workosemu.DefaultClientID, "WORKOS_API_KEY": workosemu.DefaultAPIKey}

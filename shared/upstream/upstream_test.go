@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,18 +20,7 @@ const callback = "http://127.0.0.1:3000/api/ext/auth/callback"
 
 func startEmulator(t *testing.T) *httptest.Server {
 	t.Helper()
-	seed, err := workosemu.LoadSeed(filepath.Join("..", "..", "infra", "workos-seed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := workosemu.New(workosemu.Options{ClientID: workosemu.DefaultClientID, APIKey: workosemu.DefaultAPIKey,
-		RedirectURIs: []string{callback}, Seed: seed, StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	return srv
+	return emutest.Start(t, callback)
 }
 
 // signInAs drives the emulator's sign-in page and returns the code WorkOS sends to the callback.
