@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/authbridge/authbridge/events"
 	"github.com/authbridge/authbridge/infra/workosemu"
+	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/config"
 	"github.com/authbridge/authbridge/shared/guard"

@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"html"
 	"io"
 	"log/slog"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/authbridge/authbridge/infra/faults"
 	"github.com/authbridge/authbridge/infra/workosemu"
+	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"github.com/authbridge/authbridge/shared/authserver"
 	"github.com/authbridge/authbridge/shared/config"
 	"github.com/authbridge/authbridge/shared/guard"

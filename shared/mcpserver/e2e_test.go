@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/authbridge/authbridge/infra/workosemu"
+	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"github.com/authbridge/authbridge/shared/config"
 	"github.com/authbridge/authbridge/shared/guard"
 	"github.com/authbridge/authbridge/shared/guard/gatewaytest"

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/authbridge/authbridge/infra/workosemu"
+	"github.com/authbridge/authbridge/infra/workosemu/emutest"
 )
 
 const callback = "http://127.0.0.1:3000/api/ext/auth/callback"
