@@ -2,8 +2,8 @@
 package main
 
 import (
-	"github.com/authbridge/authbridge/shared/authserver"
-	"github.com/authbridge/authbridge/shared/wiring"
+	"github.com/authbridge/authbridge/shared/wiring/signing"
+	"github.com/authbridge/authbridge/shared/wiring/wellknown"
 )
 
-func main() { wiring.New().ServeEndpoint(authserver.JWKSEndpoint, wiring.WithKeys) }
+func main() { wellknown.ServeJWKS(signing.KeySet) }

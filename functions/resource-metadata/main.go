@@ -1,9 +1,6 @@
 // Command resource-metadata serves RFC 9728 protected resource metadata.
 package main
 
-import (
-	"github.com/authbridge/authbridge/shared/authserver"
-	"github.com/authbridge/authbridge/shared/wiring"
-)
+import "github.com/authbridge/authbridge/shared/wiring/wellknown"
 
-func main() { wiring.New().ServeEndpoint(authserver.ResourceMetadataEndpoint) }
+func main() { wellknown.ServeResourceMetadata() }

@@ -2,9 +2,6 @@
 // document as OpenID discovery).
 package main
 
-import (
-	"github.com/authbridge/authbridge/shared/authserver"
-	"github.com/authbridge/authbridge/shared/wiring"
-)
+import "github.com/authbridge/authbridge/shared/wiring/wellknown"
 
-func main() { wiring.New().ServeEndpoint(authserver.ServerMetadataEndpoint) }
+func main() { wellknown.ServeServerMetadata() }

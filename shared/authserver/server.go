@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authbridge/authbridge/shared/config"
+	"github.com/authbridge/authbridge/shared/discovery"
 	"github.com/authbridge/authbridge/shared/oauth"
 	"github.com/authbridge/authbridge/shared/obs"
 	"github.com/authbridge/authbridge/shared/store"
@@ -87,23 +88,23 @@ func (s *Server) withBudget(h http.Handler) http.Handler {
 	})
 }
 
-// Paths of the OAuth endpoints, relative to the issuer. Which function serves each, and
-// with which methods, is the endpoints table (endpoints.go).
+// Paths of the OAuth endpoints, relative to the issuer: shared/discovery's, which the
+// metadata names. Which function serves each, and with which methods, is the endpoints table
+// (endpoints.go).
 const (
-	PathRegister   = "/api/ext/auth/register"
-	PathAuthorize  = "/api/ext/auth/authorize"
-	PathConsent    = "/api/ext/auth/consent"
-	PathCallback   = "/api/ext/auth/callback"
-	PathToken      = "/api/ext/auth/token"
-	PathRevoke     = "/api/ext/auth/revoke"
-	PathIntrospect = "/api/ext/auth/introspect"
-	PathWebhook    = "/api/ext/auth/workos-webhook"
-	// PathConnectedApps is the page where a person sees and revokes the apps holding grants.
-	PathConnectedApps = "/api/ext/auth/connected-apps"
-	PathJWKS          = "/.well-known/jwks.json"
-	PathPRM           = "/.well-known/oauth-protected-resource"
-	PathASMetadata    = "/.well-known/oauth-authorization-server"
-	PathOIDC          = "/.well-known/openid-configuration"
+	PathRegister      = discovery.PathRegister
+	PathAuthorize     = discovery.PathAuthorize
+	PathConsent       = discovery.PathConsent
+	PathCallback      = discovery.PathCallback
+	PathToken         = discovery.PathToken
+	PathRevoke        = discovery.PathRevoke
+	PathIntrospect    = discovery.PathIntrospect
+	PathWebhook       = discovery.PathWebhook
+	PathConnectedApps = discovery.PathConnectedApps
+	PathJWKS          = discovery.PathJWKS
+	PathPRM           = discovery.PathPRM
+	PathASMetadata    = discovery.PathASMetadata
+	PathOIDC          = discovery.PathOIDC
 )
 
 // Routes serves every endpoint of the table from one mux, at every path API Gateway routes

@@ -1,18 +1,10 @@
 package web
 
 import (
-	"bytes"
-	"embed"
-	"html/template"
 	"net/http"
 	"regexp"
 	"strings"
 )
-
-//go:embed pages/*.html
-var pageFiles embed.FS
-
-var pages = template.Must(template.ParseFS(pageFiles, "pages/*.html"))
 
 // pageCSP forbids framing (clickjacking on the consent page: MCP security best practices)
 // and every resource the pages don't need. form-action is not covered by default-src (CSP3
@@ -65,7 +57,7 @@ func secureHTMLHeaders(w http.ResponseWriter, formTargets []string) {
 	h.Set("Pragma", "no-cache")
 }
 
-// ConsentPage is what the consent page shows. Every string is escaped by html/template.
+// ConsentPage is what the consent page shows. Every string is escaped (html.go).
 type ConsentPage struct {
 	ClientName string
 	ClientID   string
@@ -117,7 +109,7 @@ type ErrorPage struct {
 }
 
 // ConnectedAppsPage is what the connected-apps page shows a signed-in person. Every string
-// is escaped by html/template.
+// is escaped (html.go).
 type ConnectedAppsPage struct {
 	SignedInAs string
 	Apps       []ConnectedApp
@@ -143,32 +135,296 @@ type ConnectedApp struct {
 
 // RenderConnectedApps writes the connected-apps page; its forms post to the page itself.
 func RenderConnectedApps(w http.ResponseWriter, p ConnectedAppsPage) {
-	render(w, http.StatusOK, "apps.html", p, []string{})
+	render(w, http.StatusOK, connectedAppsHTML(p), []string{})
 }
 
 // RenderConsent writes the consent page.
 func RenderConsent(w http.ResponseWriter, p ConsentPage) {
 	targets := append([]string{}, p.FormTargets...) // never nil: the page has a form
-	render(w, http.StatusOK, "consent.html", p, targets)
+	render(w, http.StatusOK, consentHTML(p), targets)
 }
 
 // RenderError writes an error page with the given status.
 func RenderError(w http.ResponseWriter, status int, p ErrorPage) {
-	render(w, status, "error.html", p, nil)
+	render(w, status, errorHTML(p), nil)
 }
 
-func render(w http.ResponseWriter, status int, name string, data any, formTargets []string) {
-	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString("<!doctype html><title>Error</title><p>The page could not be shown.</p>")
-		formTargets = nil
-	}
+func render(w http.ResponseWriter, status int, body []byte, formTargets []string) {
 	secureHTMLHeaders(w, formTargets)
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", RetryAfterSeconds) // RFC 9110 §10.2.3
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
+}
+
+// The pages. Each is written as markup (p.m, as is) and values (p.text and p.url, escaped):
+// html.go says why there is no html/template. A page's text changes here; TestPagesGolden
+// (testdata/pages) shows the whole page and must be updated with it (go test -update).
+
+// head opens every page, titled title.
+func (p *page) head(title string) {
+	p.m(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>`)
+	p.text(title)
+	p.m(` · Authbridge</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; background: #f5f6f8; color: #1d2330; margin: 0; }
+  main { max-width: 30rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem 2.25rem; box-shadow: 0 2px 12px rgba(0,0,0,.08); }
+  h1 { font-size: 1.35rem; margin: 0 0 1rem; }
+  .muted { color: #5b6475; font-size: .9rem; }
+  .warn { background: #fff6e5; border: 1px solid #f0c36d; border-radius: 8px; padding: .75rem 1rem; margin: 1rem 0; font-size: .92rem; }
+  ul.scopes { padding-left: 1.1rem; }
+  ul.scopes li { margin: .35rem 0; }
+  code { background: #eef0f4; padding: .05rem .3rem; border-radius: 4px; word-break: break-all; }
+  .buttons { display: flex; gap: .75rem; margin-top: 1.5rem; }
+  button { flex: 1; font-size: 1rem; padding: .7rem 1rem; border-radius: 8px; border: 1px solid #c9ced8; background: #fff; cursor: pointer; }
+  button.primary { background: #2449d8; border-color: #2449d8; color: #fff; }
+  button.danger { color: #b3261e; border-color: #e3b4b0; }
+  .notice { background: #eaf4ec; border: 1px solid #9fd0a9; border-radius: 8px; padding: .75rem 1rem; margin: 1rem 0; font-size: .92rem; }
+  .app { border: 1px solid #e1e4ea; border-radius: 10px; padding: 1rem 1.1rem; margin: 1rem 0; }
+  .app h2 { font-size: 1.05rem; margin: 0 0 .4rem; }
+  .app dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem .75rem; margin: .5rem 0 .75rem; font-size: .92rem; }
+  .app dt { color: #5b6475; }
+  .app dd { margin: 0; }
+  form.inline { margin: 0; }
+  a.retry { display: inline-block; font-size: 1rem; padding: .7rem 1.4rem; border-radius: 8px; background: #2449d8; color: #fff; text-decoration: none; }
+  form.inline button { flex: none; }
+</style>
+</head>
+<body><main>`)
+}
+
+// foot closes every page.
+func (p *page) foot() { p.m("</main></body></html>\n") }
+
+func consentHTML(d ConsentPage) []byte {
+	var p page
+	p.head("Allow access?")
+	p.m("\n<h1>Allow <strong>")
+	if d.ClientName != "" {
+		p.text(d.ClientName)
+	} else {
+		p.m("an unnamed application")
+	}
+	p.m("</strong> to use your account?</h1>\n<p class=\"muted\">Application id <code>")
+	p.text(d.ClientID)
+	p.m("</code>")
+	if d.UnverifiedApp {
+		p.m(" · registered itself; its name is not verified")
+	}
+	p.m("</p>\n")
+	if d.VerifiedDomain != "" {
+		p.m("<p>Identified by <strong><code>")
+		p.text(d.VerifiedDomain)
+		p.m("</code></strong>: this domain publishes the application's name and addresses.</p>")
+	}
+	p.m("\n")
+	if d.LoopbackRedirect {
+		p.m(`<div class="warn" role="alert"><strong>Local address.</strong> <code>`)
+		p.text(d.VerifiedDomain)
+		p.m("</code> vouches for this application, but it receives your sign-in at a local address (localhost), where any program on this computer could listen. Only continue if you just started it yourself.</div>")
+	}
+	p.m("\n")
+	if d.SignedInAs != "" {
+		p.m("<p>You are signed in as <strong>")
+		p.text(d.SignedInAs)
+		p.m("</strong>.</p>")
+	}
+	p.m("\n<p>")
+	if d.SignedInAs != "" {
+		p.m("If you allow it, you will be")
+	} else {
+		p.m("After you sign in, you will be")
+	}
+	p.m(" sent back to <strong><code>")
+	p.text(d.RedirectHost)
+	p.m("</code></strong>")
+	if d.RedirectHostUnicode != "" {
+		p.m(" (shown by some programs as <code>")
+		p.text(d.RedirectHostUnicode)
+		p.m("</code>)")
+	}
+	p.m(".</p>\n")
+	if d.RedirectHostUnicode != "" {
+		p.m(`<div class="warn" role="alert"><strong>Look-alike address.</strong> This address uses international characters, which can imitate a familiar name. Its real form is <code>`)
+		p.text(d.RedirectHost)
+		p.m("</code>. Only continue if you expected exactly this address.</div>")
+	}
+	p.m("\n")
+	if d.RedirectHostInvalid {
+		p.m(`<div class="warn" role="alert"><strong>Unusual address.</strong> <code>`)
+		p.text(d.RedirectHost)
+		p.m("</code> is not a valid domain name. Only continue if you expected exactly this address.</div>")
+	}
+	p.m("\n")
+	if d.LoopbackOnly {
+		p.m(`<div class="warn" role="alert"><strong>This application runs on a computer, not a website.</strong> It receives your sign-in at a local address (localhost). Only continue if you just started it yourself.</div>`)
+	}
+	p.m("\n<p>It will be able to:</p>\n<ul class=\"scopes\">")
+	for _, sc := range d.Scopes {
+		p.m("<li><code>")
+		p.text(sc.Name)
+		p.m("</code> — ")
+		p.text(sc.Description)
+		if sc.Granted {
+			p.m(` <span class="muted">(already allowed)</span>`)
+		}
+		p.m("</li>")
+	}
+	p.m("</ul>\n<p class=\"muted\">Access to <code>")
+	p.text(d.Resource)
+	p.m("</code></p>\n<form method=\"post\" action=\"")
+	p.url(d.FormAction)
+	p.m("\">\n  <input type=\"hidden\" name=\"request_id\" value=\"")
+	p.text(d.RequestID)
+	p.m("\">\n  <input type=\"hidden\" name=\"csrf_token\" value=\"")
+	p.text(d.CSRFToken)
+	p.m(`">
+  <div class="buttons">
+    <button type="submit" name="decision" value="deny">Deny</button>
+    <button type="submit" name="decision" value="approve" class="primary">Approve</button>
+  </div>
+</form>
+`)
+	p.foot()
+	return p.b.Bytes()
+}
+
+func errorHTML(d ErrorPage) []byte {
+	var p page
+	p.head(d.Title)
+	p.m("\n<h1>")
+	p.text(d.Title)
+	p.m("</h1>\n")
+	if d.ClientName != "" {
+		p.m("<p>The request came from the application <strong>")
+		p.text(d.ClientName)
+		p.m("</strong>.</p>")
+	}
+	p.m("\n<p>")
+	p.text(d.Message)
+	p.m("</p>\n")
+	if d.Code != "" {
+		p.m("<p class=\"muted\">Error: <code>")
+		p.text(d.Code)
+		p.m("</code></p>")
+	}
+	p.m("\n")
+	if d.RetryURL != "" {
+		p.m("<p><a class=\"retry\" href=\"")
+		p.url(d.RetryURL)
+		p.m("\">Try again</a></p>\n<p class=\"muted\">Nothing was lost: trying again continues where you were.</p>\n")
+	} else {
+		p.m("<p class=\"muted\">Return to the application you came from and start signing in again.</p>")
+	}
+	p.m("\n")
+	p.foot()
+	return p.b.Bytes()
+}
+
+func connectedAppsHTML(d ConnectedAppsPage) []byte {
+	var p page
+	p.head("Connected apps")
+	p.m("\n<h1>Connected apps</h1>\n<p>Signed in as <strong>")
+	p.text(d.SignedInAs)
+	p.m("</strong>.</p>\n")
+	if d.Notice != "" {
+		p.m(`<div class="notice" role="status">`)
+		p.text(d.Notice)
+		p.m("</div>")
+	}
+	p.m("\n")
+	if len(d.Apps) == 0 {
+		p.m("\n<p>No application holds access to your account.</p>\n<form method=\"post\" action=\"")
+		p.url(d.FormAction)
+		p.m("\">\n  <input type=\"hidden\" name=\"csrf_token\" value=\"")
+		p.text(d.CSRFToken)
+		p.m(`">
+  <div class="buttons"><button type="submit" name="action" value="sign_out">Sign out</button></div>
+</form>
+`)
+	} else {
+		p.m("\n<p class=\"muted\">These applications can act on your behalf. Revoking one ends its access at once: it cannot refresh its tokens, and it must ask you again before it gets new ones. A token it already holds stops working when it expires, within minutes.</p>\n")
+		for _, a := range d.Apps {
+			p.connectedApp(a, d)
+		}
+		p.m("\n<form method=\"post\" action=\"")
+		p.url(d.FormAction)
+		p.m("\">\n  <input type=\"hidden\" name=\"csrf_token\" value=\"")
+		p.text(d.CSRFToken)
+		p.m(`">
+  <div class="buttons">
+    <button type="submit" name="action" value="sign_out">Sign out</button>
+    <button type="submit" name="action" value="revoke_all" class="danger">Revoke all</button>
+  </div>
+</form>
+`)
+	}
+	p.m("\n")
+	p.foot()
+	return p.b.Bytes()
+}
+
+// connectedApp is one application's section of the connected-apps page d.
+func (p *page) connectedApp(a ConnectedApp, d ConnectedAppsPage) {
+	p.m("\n<section class=\"app\" data-client-id=\"")
+	p.text(a.ClientID)
+	p.m("\">\n  <h2>")
+	if a.Name != "" {
+		p.text(a.Name)
+	} else {
+		p.m("An unnamed application")
+	}
+	p.m("</h2>\n  <dl>\n    <dt>Application id</dt><dd><code>")
+	p.text(a.ClientID)
+	p.m("</code>")
+	if a.Deleted {
+		p.m(" · no longer registered")
+	} else {
+		p.m(" · registered itself; its name is not verified")
+	}
+	p.m("</dd>\n    <dt>Sends you back to</dt><dd>")
+	p.codes(a.RedirectHosts, ", ", `<span class="muted">unknown</span>`)
+	p.m("</dd>\n    <dt>Allowed</dt><dd>")
+	p.codes(a.Scopes, " ", `<span class="muted">no scopes</span>`)
+	p.m("</dd>\n    <dt>For</dt><dd>")
+	p.codes(a.Resources, ", ", "")
+	p.m("</dd>\n    <dt>Granted</dt><dd>")
+	p.text(a.GrantedAt)
+	p.m("</dd>\n    <dt>Last used</dt><dd>")
+	p.text(a.LastUsedAt)
+	p.m("</dd>\n  </dl>\n  <form class=\"inline\" method=\"post\" action=\"")
+	p.url(d.FormAction)
+	p.m("\">\n    <input type=\"hidden\" name=\"csrf_token\" value=\"")
+	p.text(d.CSRFToken)
+	p.m("\">\n    <input type=\"hidden\" name=\"client_id\" value=\"")
+	p.text(a.ClientID)
+	p.m("\">\n    <button type=\"submit\" name=\"action\" value=\"revoke\" class=\"danger\" aria-label=\"Revoke access for ")
+	if a.Name != "" {
+		p.text(a.Name)
+	} else {
+		p.m("an unnamed application")
+	}
+	p.m("\">Revoke access</button>\n  </form>\n</section>\n")
+}
+
+// codes writes each value as <code>, separated by sep, or none (markup) when there is none.
+func (p *page) codes(values []string, sep, none string) {
+	if len(values) == 0 {
+		p.m(none)
+	}
+	for i, v := range values {
+		if i > 0 {
+			p.m(sep)
+		}
+		p.m("<code>")
+		p.text(v)
+		p.m("</code>")
+	}
 }

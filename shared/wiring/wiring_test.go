@@ -52,14 +52,31 @@ func depsOf(e authserver.Endpoint) []Dep {
 	return deps
 }
 
+// wellknownMains are the endpoints whose functions shared/wiring/wellknown starts instead of
+// ServeEndpoint, so that they link neither this package's store and WorkOS client nor (the
+// metadata) any AWS client: the call their main.go makes, which builds their Needs (jwks:
+// the accepted keys, with signing.KeySet).
+var wellknownMains = map[string]string{
+	authserver.ResourceMetadataEndpoint.Function: "wellknown.ServeResourceMetadata()",
+	authserver.ServerMetadataEndpoint.Function:   "wellknown.ServeServerMetadata()",
+	authserver.JWKSEndpoint.Function:             "wellknown.ServeJWKS(signing.KeySet)",
+}
+
 // TestEveryFunctionPassesItsNeeds: each functions/<name>/main.go passes exactly the
-// builders of its endpoint's Needs (ServeEndpoint would stop its cold start otherwise).
+// builders of its endpoint's Needs (ServeEndpoint would stop its cold start otherwise), or
+// is started by shared/wiring/wellknown as wellknownMains says.
 func TestEveryFunctionPassesItsNeeds(t *testing.T) {
 	with := regexp.MustCompile(`wiring\.With(\w+)`)
 	for _, e := range authserver.Endpoints() {
 		src, err := os.ReadFile(filepath.Join("..", "..", "functions", e.Function, "main.go"))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if call, ok := wellknownMains[e.Function]; ok {
+			if !strings.Contains(string(src), call) || strings.Contains(string(src), "wiring.") {
+				t.Errorf("functions/%s/main.go must call %s and nothing of shared/wiring", e.Function, call)
+			}
+			continue
 		}
 		var got, want []string
 		for _, m := range with.FindAllStringSubmatch(string(src), -1) {

@@ -33,7 +33,7 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-// The consent page's form as shared/web/pages/consent.html renders it.
+// The consent page's form as shared/web (consentHTML) renders it.
 const consentPage = `<!doctype html><html><head><title>Allow access?</title></head><body>
 <h1>Allow <strong>x</strong> to use your account?</h1>
 <form method="post" action="/api/ext/auth/consent">
