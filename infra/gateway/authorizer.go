@@ -17,7 +17,8 @@ import (
 // A Lambda REQUEST authorizer, as API Gateway runs it ("Use API Gateway Lambda
 // authorizers" in the API Gateway developer guide):
 //   - a missing identity source (the Authorization header, say) is 401 without invoking
-//     the authorizer;
+//     the authorizer; an authorizer without identity sources (no cache) is invoked for
+//     every request;
 //   - the authorizer failing with the error message "Unauthorized" is 401;
 //   - a policy that does not allow execute-api:Invoke on the request's methodArn (an
 //     explicit Deny, or an Allow for other resources) is 403 (guard.InvokeAllowed);

@@ -32,7 +32,8 @@
 //     (x-foo -> X-Foo); API Gateway keeps the client's spelling. Path parameters and
 //     query values are URL-decoded. Without BinaryMediaTypes the body is always text
 //     (isBase64Encoded false); stageVariables is null unless the stage has Variables.
-//   - The Lambda REQUEST authorizer (authorizer.go): identity sources are headers; the
+//   - The Lambda REQUEST authorizer (authorizer.go): identity sources are headers, or none
+//     (then invoked for every request, without a cache); the
 //     answer is cached per identity for ReauthorizeEvery seconds; its policy is evaluated
 //     for the request's methodArn by guard.InvokeAllowed, with the ARN built by
 //     guard.StageARN and guard.MethodARN, the same code as shared/guard/gatewaytest. The

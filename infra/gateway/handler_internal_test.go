@@ -245,3 +245,45 @@ func TestAuthorizerCacheExpires(t *testing.T) {
 		t.Errorf("another token: calls %d, want 8", n)
 	}
 }
+
+// An authorizer without identity sources (ReauthorizeEvery 0, as the project's MCP routes
+// have it) is invoked for every request, without credentials too, and caches nothing; with
+// a cache, SAM and API Gateway require an identity source.
+func TestAuthorizerWithoutIdentitySources(t *testing.T) {
+	noSources := strings.Replace(unitTemplate, "Headers: [Authorization, X-Tenant]", "ReauthorizeEvery: 0", 1)
+	var events []authorizerEvent
+	inv := &fakeInvoker{fn: func(fn string, payload []byte) ([]byte, error) {
+		if fn == "AuthFunction" {
+			var ev authorizerEvent
+			_ = json.Unmarshal(payload, &ev)
+			events = append(events, ev)
+			if ev.Headers["Origin"] == "https://evil.example" {
+				return []byte(`{"principalId":"p","policyDocument":{"Statement":[{"Effect":"Deny","Action":"execute-api:Invoke","Resource":"*"}]}}`), nil
+			}
+			return nil, &FunctionError{Payload: []byte(`{"errorMessage":"Unauthorized","errorType":"errorString"}`)}
+		}
+		return []byte(`{"statusCode":204}`), nil
+	}}
+	tmpl, err := Parse("unit.yaml", []byte(noSources), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHandler(tmpl, Config{Invoker: inv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := serve(h, "GET", "/p"); w.Code != 418 || w.Header().Get("WWW-Authenticate") != "Bearer" {
+		t.Errorf("no credentials, no Origin: %d %s %v", w.Code, w.Body, w.Header())
+	}
+	if w := serve(h, "GET", "/p", "Origin", "https://evil.example"); w.Code != 403 {
+		t.Errorf("no credentials, the authorizer denies: %d %s", w.Code, w.Body)
+	}
+	serve(h, "GET", "/p")
+	if len(events) != 3 || events[1].Headers["Origin"] != "https://evil.example" {
+		t.Errorf("authorizer events %+v, want one per request", events)
+	}
+	withCache := strings.Replace(noSources, "ReauthorizeEvery: 0", "ReauthorizeEvery: 60", 1)
+	if _, err := Parse("unit.yaml", []byte(withCache), nil); err == nil || !strings.Contains(err.Error(), "Identity.Headers is required") {
+		t.Errorf("a cached authorizer without identity sources: %v", err)
+	}
+}

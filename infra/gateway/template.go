@@ -75,7 +75,7 @@ type Route struct {
 }
 
 // Authorizer is a Lambda REQUEST authorizer from Auth.Authorizers whose identity sources
-// are headers (Identity.Headers).
+// are headers (Identity.Headers), or none (then ReauthorizeEvery is 0).
 type Authorizer struct {
 	Name     string
 	Function string // logical ID
@@ -323,7 +323,7 @@ func (t *Template) mapAPIs(st *samtemplate.Template, byID map[string]*API) error
 }
 
 // authorizer reads a SAM Lambda authorizer. Only what the project's template uses is
-// emulated: REQUEST authorizers with header identity sources.
+// emulated: REQUEST authorizers with header identity sources, or none without a cache.
 func authorizer(name string, v any, functionARNs map[string]string) (*Authorizer, error) {
 	def, _ := v.(map[string]any)
 	if def["FunctionPayloadType"] != "REQUEST" {
@@ -350,8 +350,11 @@ func authorizer(name string, v any, functionARNs map[string]string) (*Authorizer
 			return nil, fmt.Errorf("authorizer Identity.%s is not emulated (only Headers and ReauthorizeEvery)", k)
 		}
 	}
-	if len(a.Headers) == 0 {
-		return nil, fmt.Errorf("authorizer Identity.Headers is required")
+	// SAM (and API Gateway: identitySource is required only with caching) accepts a REQUEST
+	// authorizer without identity sources when ReauthorizeEvery is 0: it is invoked for every
+	// request, with or without credentials.
+	if len(a.Headers) == 0 && a.TTL > 0 {
+		return nil, fmt.Errorf("authorizer Identity.Headers is required unless ReauthorizeEvery is 0 (API Gateway caches by identity source)")
 	}
 	return a, nil
 }

@@ -2,13 +2,11 @@ package guard
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"slices"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -33,6 +31,7 @@ type Authorizer struct {
 	verifier *tokens.Verifier
 	routes   Routes
 	required oauth.Scope
+	origins  map[string]bool // allowed Origin values, canonical: the issuer's and ALLOWED_ORIGINS
 	cache    *tokenCache
 	log      *slog.Logger
 	metrics  *obs.Metrics
@@ -41,6 +40,9 @@ type Authorizer struct {
 
 	doors  map[string]*FrontDoor // by the value of the frontDoor stage variable
 	minter AssertionMinter       // signs the front doors' upstream assertions; nil: none configured
+
+	// arn memoizes the last method ARN parsed: an instance sees the same few again and again.
+	arn atomic.Pointer[parsedARN]
 
 	// resources memoizes the policy resources of the last stage and route: every function
 	// instance serves one stage, and nearly always one route.
@@ -81,10 +83,15 @@ func New(cfg config.Config, keys *tokens.KeySet, log *slog.Logger) *Authorizer {
 			}
 		}
 	}
+	origins := map[string]bool{cfg.IssuerOrigin(): true}
+	for _, o := range cfg.AllowedOrigins {
+		origins[o] = true
+	}
 	return &Authorizer{
 		verifier: tokens.NewVerifier(keys, cfg.Issuer, cfg.ClockLeeway),
 		routes:   NewRoutes(cfg.Issuer, resources),
 		required: cfg.RequiredScopes,
+		origins:  origins,
 		cache:    newTokenCache(DefaultCacheSize),
 		log:      log,
 		now:      time.Now,
@@ -121,10 +128,11 @@ func (a *Authorizer) WithCacheSize(n int) *Authorizer {
 
 // Handle is the Lambda handler: it returns an Allow policy with the caller's identity as
 // context, a Deny policy (API Gateway: 403) for a valid token without the route's scopes,
-// or ErrUnauthorized (401) for a missing, malformed, invalid or expired token. An event whose
-// stage variables name a front door is that front door's (handleFrontDoor).
+// or ErrUnauthorized (401) for a missing, malformed, invalid or expired token; a disallowed
+// Origin comes first, with or without a token (originRefused: the MCP function answers 403).
+// An event whose stage variables name a front door is that front door's (handleFrontDoor).
 func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	arn, err := ParseMethodARN(ev.MethodArn)
+	arn, err := a.parseMethodARN(ev.MethodArn)
 	if err != nil {
 		a.log.ErrorContext(ctx, "authorizer event refused", "outcome", "error", "reason", "bad_method_arn")
 		return events.APIGatewayCustomAuthorizerResponse{}, errMisconfigured
@@ -138,25 +146,35 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 			"reason", "unknown_route", "method", arn.Method, "route", arn.Path)
 		return events.APIGatewayCustomAuthorizerResponse{}, errMisconfigured
 	}
-	// RFC 6750 §2.1: one Authorization header with the Bearer scheme, nothing else.
-	token, err := bearerToken(ev.Headers, ev.MultiValueHeaders)
+	// MCP transports (Streamable HTTP, security warning): servers MUST validate Origin; an
+	// invalid one gets 403, token or not (the API has no identity source, so this runs
+	// before any 401). RFC 6750 §2.1: one Authorization header with the Bearer scheme,
+	// nothing else. The token's own syntax (b64token) is checked when the cache does not
+	// hold it: every token it holds passed that check, and a hit is the same token byte for
+	// byte.
+	token, refused, err := scanHeaders(ev.Headers, ev.MultiValueHeaders, a.originAllowed)
+	if refused != "" {
+		return a.originRefused(ctx, ev.MethodArn, arn, refused)
+	}
 	if err != nil {
 		return a.unauthorized(ctx, arn, route, credentialReason(err), err)
 	}
 
-	key := tokenKey(token)
-	now := a.now()
-	e := a.cache.get(key, now)
+	d := tokens.Digest(token)
+	e := a.lookup(&d, a.now())
 	if e == nil || e.stage != arn.Stage || e.route != route {
+		if !oauth.IsB64Token(token) {
+			return a.unauthorized(ctx, arn, route, credentialReason(ErrMalformedCredential), ErrMalformedCredential)
+		}
 		// RFC 9068 §4 / RFC 8725: alg pinned to ES256, kid among our keys, signature, typ
 		// at+jwt, iss, aud = this route's resource (MCP: tokens issued for itself), exp and
 		// nbf with leeway — all in tokens.Verifier, locally, without KMS.
-		claims, err := a.verifier.Verify(token, route.Resource)
+		claims, err := a.verifier.VerifyDigested(&d, route.Resource)
 		if err != nil {
 			return a.unauthorized(ctx, arn, route, tokenReason(err), err)
 		}
 		e = a.newCacheEntry(claims, arn.Stage, route)
-		a.cache.put(key, e)
+		a.store(&d, e)
 	}
 
 	// MCP authorization (scope challenge): a valid token without the route's scopes is
@@ -176,9 +194,42 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 	return e.allow, nil
 }
 
-// tokenKey is the cache key of a token: its SHA-256, read in place (the token is not copied).
-func tokenKey(token string) [32]byte {
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token))) // read only
+type parsedARN struct {
+	raw string
+	arn MethodARN
+}
+
+// parseMethodARN is ParseMethodARN, memoized for the last ARN.
+func (a *Authorizer) parseMethodARN(raw string) (MethodARN, error) {
+	if m := a.arn.Load(); m != nil && m.raw == raw {
+		return m.arn, nil
+	}
+	arn, err := ParseMethodARN(raw)
+	if err == nil {
+		a.arn.Store(&parsedARN{raw: raw, arn: arn})
+	}
+	return arn, err
+}
+
+// lookup returns the live cache entry of the token with digests d, or nil. The cache is
+// keyed by the digest of the signing input, which verification computes anyway, and an entry
+// is the token's only when the signature's digest matches too: the two identify the token
+// byte for byte, and the token itself is not kept.
+func (a *Authorizer) lookup(d *tokens.Digests, now time.Time) *cacheEntry {
+	if !d.Split() {
+		return nil // not a JWS: never verified, never cached
+	}
+	e := a.cache.get(d.Input(), now)
+	if e == nil || e.sig != d.Signature() {
+		return nil
+	}
+	return e
+}
+
+// store caches e, the outcome of the token with digests d.
+func (a *Authorizer) store(d *tokens.Digests, e *cacheEntry) {
+	e.sig = d.Signature()
+	a.cache.put(d.Input(), e)
 }
 
 // newCacheEntry is the outcome of verified claims on the route of the stage: the identity

@@ -49,8 +49,8 @@ func TestAuthorizerAllows(t *testing.T) {
 			t.Errorf("context[%s] = %#v, want %#v", k, resp.Context[k], v)
 		}
 	}
-	// The policy is cached by API Gateway per Authorization header and applied to every route
-	// behind the authorizer: it must cover the whole MCP route, and only it.
+	// A policy API Gateway caches (front doors: per Authorization header) applies to every
+	// route behind the authorizer: it must cover the whole MCP route, and only it.
 	for _, c := range []struct {
 		arn  string
 		want int

@@ -44,31 +44,66 @@ func BearerToken(values []string) (string, error) { return oauth.BearerToken(val
 // bearerToken is BearerToken(AuthorizationValues(headers, multi)) without building the list
 // of values for the usual request, which has one.
 func bearerToken(headers map[string]string, multi map[string][]string) (string, error) {
-	var one [1]string
+	token, err := bearerTokenUnchecked(headers, multi)
+	if err == nil && !oauth.IsB64Token(token) {
+		return "", ErrMalformedCredential
+	}
+	return token, err
+}
+
+// bearerTokenUnchecked is bearerToken without the b64token check of the token itself
+// (oauth.BearerValueUnchecked): the authorizer looks the exact token up among verified ones,
+// which all passed it, and checks a token the cache does not hold.
+func bearerTokenUnchecked(headers map[string]string, multi map[string][]string) (string, error) {
+	token, _, err := scanHeaders(headers, multi, nil)
+	return token, err
+}
+
+// scanHeaders reads, in one pass over the headers, what the authorizer needs: the bearer
+// token as bearerTokenUnchecked returns it, and, when allowed is not nil, the first non-empty
+// Origin value allowed refuses ("" when every value is allowed, or there is none).
+func scanHeaders(headers map[string]string, multi map[string][]string, allowed func(string) bool) (token, refused string, err error) {
+	var one string
 	n := 0
+	origin := func(v string) {
+		// An empty value is no Origin, as for the MCP function (http.Header.Get).
+		if refused == "" && v != "" && allowed != nil && !allowed(v) {
+			refused = v
+		}
+	}
 	if len(multi) > 0 {
 		for k, vs := range multi {
-			if strings.EqualFold(k, "Authorization") {
+			switch {
+			case len(k) == len("Authorization") && strings.EqualFold(k, "Authorization"):
 				for _, v := range vs {
 					if n == 0 {
-						one[0] = v
+						one = v
 					}
 					n++
+				}
+			case len(k) == len("Origin") && strings.EqualFold(k, "Origin"):
+				for _, v := range vs {
+					origin(v)
 				}
 			}
 		}
 	} else {
 		for k, v := range headers {
-			if strings.EqualFold(k, "Authorization") {
+			switch {
+			case len(k) == len("Authorization") && strings.EqualFold(k, "Authorization"):
 				if n == 0 {
-					one[0] = v
+					one = v
 				}
 				n++
+			case len(k) == len("Origin") && strings.EqualFold(k, "Origin"):
+				origin(v)
 			}
 		}
 	}
 	if n != 1 {
-		return BearerToken(AuthorizationValues(headers, multi))
+		_, err = BearerToken(AuthorizationValues(headers, multi)) // no value, or several: refused
+		return "", refused, err
 	}
-	return oauth.BearerValue(one[0])
+	token, err = oauth.BearerValueUnchecked(one)
+	return token, refused, err
 }

@@ -14,6 +14,7 @@ const DefaultCacheSize = 1024
 
 // cacheEntry is a verified token's outcome for one route of one stage.
 type cacheEntry struct {
+	sig     [32]byte // SHA-256 of the token's encoded signature (the key: of its signing input)
 	id      Identity
 	expires int64 // exp, epoch seconds: the entry is used strictly before it
 	stage   string
@@ -21,8 +22,8 @@ type cacheEntry struct {
 	allow   events.APIGatewayCustomAuthorizerResponse // shared: never modified once built
 }
 
-// tokenCache remembers verified tokens by the SHA-256 of the token (the token itself is not
-// kept), until their exp, with at most max entries evicted oldest-first. Safe for concurrent use.
+// tokenCache remembers verified tokens by the SHA-256 of their signing input (the entry holds
+// the SHA-256 of the signature: the token itself is not kept), until their exp, with at most max entries evicted oldest-first. Safe for concurrent use.
 type tokenCache struct {
 	mu      sync.Mutex
 	max     int

@@ -2,7 +2,6 @@ package guard
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"log/slog"
@@ -212,17 +211,17 @@ func (a *Authorizer) handleFrontDoor(ctx context.Context, ev events.APIGatewayCu
 	if err != nil {
 		return a.unauthorized(ctx, arn, d.route, credentialReason(err), err)
 	}
-	key := sha256.Sum256([]byte(token))
-	e := a.cache.get(key, a.now())
+	digests := tokens.Digest(token)
+	e := a.lookup(&digests, a.now())
 	if e == nil || e.stage != arn.Stage || e.route != d.route {
 		// RFC 9068 §4: aud must be this front door's public resource (MCP: tokens issued for
 		// the server they are presented to), checked as on the built-in route.
-		claims, err := a.verifier.Verify(token, d.Resource)
+		claims, err := a.verifier.VerifyDigested(&digests, d.Resource)
 		if err != nil {
 			return a.unauthorized(ctx, arn, d.route, tokenReason(err), err)
 		}
 		e = &cacheEntry{id: identityFromClaims(claims), expires: claims.ExpiresAt, stage: arn.Stage, route: d.route}
-		a.cache.put(key, e)
+		a.store(&digests, e)
 	}
 
 	// MCP authorization (scope challenge): 403 insufficient_scope naming the scopes this call needs.
@@ -252,7 +251,7 @@ func (a *Authorizer) handleFrontDoor(ctx context.Context, ev events.APIGatewayCu
 		minted := *e
 		minted.allow = policy(e.id.Subject, "Allow", a.policyResources(arn.Stage, d.route), c)
 		e = &minted
-		a.cache.put(key, e)
+		a.store(&digests, e)
 	}
 	a.allowed.Add(ctx)
 	if a.log.Enabled(ctx, slog.LevelDebug) {

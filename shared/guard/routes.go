@@ -102,9 +102,9 @@ func ParseMethodARN(arn string) (MethodARN, error) {
 var policyMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 // policyResources lists the execute-api resources of every method on the route and below
-// it, in one stage. API Gateway caches a policy per identity source (the Authorization
-// header) and applies it to every route behind the authorizer, so it must cover the whole
-// route, and only the route whose resource the token was verified for.
+// it, in one stage. Were API Gateway to cache a policy (per identity source: front doors),
+// it would apply it to every route behind the authorizer, so it covers the whole route, and
+// only the route whose resource the token was verified for.
 func policyResources(stage string, r Route) []string {
 	p := strings.TrimPrefix(r.Path, "/")
 	out := make([]string, 0, 2*len(policyMethods))

@@ -51,6 +51,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	gw, _ := core.GetAPIGatewayContextFromContext(ctx)
+	// The authorizer saw a disallowed Origin (every value, not only the first) and let the
+	// request through only to be refused here, with the same 403 as above.
+	if gw.Authorizer[guard.CtxRefused] == guard.RefusedOrigin {
+		s.log.InfoContext(ctx, "request refused", "outcome", "forbidden", "reason", "origin_not_allowed", "origin", truncate(r.Header.Get("Origin"), 100))
+		writeError(w, http.StatusForbidden, nil, CodeRefused, "Forbidden: Origin not allowed", nil)
+		return
+	}
 	path := gw.ResourcePath // the API's resource path, independent of stage and base path
 	if path == "" {
 		path = r.URL.Path

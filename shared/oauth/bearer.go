@@ -32,6 +32,20 @@ func BearerToken(values []string) (string, error) {
 // BearerValue extracts the token from one Authorization header value (RFC 6750 §2.1); the
 // Lambda authorizer calls it for the usual request, which carries exactly one.
 func BearerValue(v string) (string, error) {
+	token, err := BearerValueUnchecked(v)
+	if err != nil {
+		return "", err
+	}
+	if !isB64Token(token) {
+		return "", ErrMalformedCredential
+	}
+	return token, nil
+}
+
+// BearerValueUnchecked is BearerValue without the b64token syntax check of the token itself
+// (IsB64Token): for a caller that looks the exact token up among tokens that passed it, and
+// checks it only when the lookup misses (the Lambda authorizer's cache).
+func BearerValueUnchecked(v string) (string, error) {
 	v = strings.Trim(v, " \t") // RFC 9110 §5.5: OWS around a field value is not part of it
 	if v == "" {
 		return "", ErrNoCredentials
@@ -41,18 +55,21 @@ func BearerValue(v string) (string, error) {
 		return "", ErrNotBearer
 	}
 	rest := v[len(scheme):]
-	if rest == "" || rest[0] != ' ' {
-		if rest == "" {
-			return "", ErrMalformedCredential
-		}
+	if rest == "" {
+		return "", ErrMalformedCredential
+	}
+	if rest[0] != ' ' {
 		return "", ErrNotBearer // e.g. "BearerX" or "Bearer\tx": another scheme or bad syntax
 	}
 	token := strings.TrimLeft(rest, " ")
-	if token == "" || !isB64Token(token) {
+	if token == "" {
 		return "", ErrMalformedCredential
 	}
 	return token, nil
 }
+
+// IsB64Token reports whether s is an RFC 6750 §2.1 b64token (the part after "Bearer ").
+func IsB64Token(s string) bool { return isB64Token(s) }
 
 // b64tokenChar marks the bytes of RFC 6750 §2.1's b64token before its "=" padding: a table,
 // since the authorizer checks every byte of every token (a chain of comparisons per byte was

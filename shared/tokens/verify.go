@@ -62,10 +62,61 @@ func (v *Verifier) WithClock(now func() time.Time) *Verifier {
 	return v
 }
 
+// Digests are a token's two SHA-256 digests, split at its last '.': of the signing input
+// (ASCII(header64 '.' payload64), what ES256 verifies, RFC 7515 §5.2 step 8) and of the
+// encoded signature. Together they identify the token exactly (the token is the input, '.'
+// and the signature) without keeping it: the Lambda authorizer's cache key, and the
+// verification then reuses the input's digest instead of hashing the token twice. Only
+// Digest builds them, so a digest always belongs to its token.
+type Digests struct {
+	token      string
+	input, sig [32]byte
+	inputLen   int // len(signing input); -1: the token has no '.'
+}
+
+// Digest computes the digests of token.
+func Digest(token string) Digests {
+	d := Digests{token: token, inputLen: lastDot(token)}
+	if d.inputLen < 0 {
+		d.input = sha256.Sum256(stringBytes(token))
+		return d
+	}
+	d.input = sha256.Sum256(stringBytes(token[:d.inputLen]))
+	d.sig = sha256.Sum256(stringBytes(token[d.inputLen+1:]))
+	return d
+}
+
+// lastDot is strings.LastIndexByte(token, '.'), looking first where an ES256 token has it
+// (86 characters of signature).
+func lastDot(token string) int {
+	if n := len(token) - 87; n >= 0 && token[n] == '.' && strings.IndexByte(token[n+1:], '.') < 0 {
+		return n
+	}
+	return strings.LastIndexByte(token, '.')
+}
+
+// Input is the SHA-256 of the signing input (of the whole token when it has no '.').
+func (d *Digests) Input() [32]byte { return d.input }
+
+// Signature is the SHA-256 of the encoded signature (zero when the token has no '.').
+func (d *Digests) Signature() [32]byte { return d.sig }
+
+// Split reports whether the token has a '.', i.e. whether Input and Signature identify it.
+func (d *Digests) Split() bool { return d.inputLen >= 0 }
+
 // Verify checks the compact JWT token as an access token for audience and returns its claims.
 // Every failure wraps exactly one of the Err* sentinels. When aud is an array, the returned
 // Audience is the requested audience.
 func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
+	return v.verify(token, nil, audience)
+}
+
+// VerifyDigested is Verify of d's token, with the signing input's digest already computed.
+func (v *Verifier) VerifyDigested(d *Digests, audience string) (AccessClaims, error) {
+	return v.verify(d.token, d, audience)
+}
+
+func (v *Verifier) verify(token string, d *Digests, audience string) (AccessClaims, error) {
 	// Bound the work done on hostile input; an Authbridge token is well under 1 KiB.
 	if token == "" {
 		return AccessClaims{}, fmt.Errorf("%w: empty token", ErrMalformed)
@@ -138,7 +189,12 @@ func (v *Verifier) Verify(token string, audience string) (AccessClaims, error) {
 	// RFC 7515 §5.2 step 8: verify over ASCII(header64 '.' payload64) before trusting claims.
 	// The R‖S bytes go to VerifyASN1 as DER built on the stack: ecdsa.Verify would take them
 	// as big.Int values and re-encode them to DER itself (ten allocations more).
-	digest := sha256.Sum256(stringBytes(token[:len(h64)+1+len(p64)]))
+	var digest [32]byte
+	if n := len(h64) + 1 + len(p64); d != nil && d.inputLen == n {
+		digest = d.input // of token[:n] (three parts: the last '.' ends the signing input)
+	} else {
+		digest = sha256.Sum256(stringBytes(token[:n]))
+	}
 	var der [72]byte
 	if !ecdsa.VerifyASN1(pub, digest[:], rawToDER(der[:0], sig)) {
 		return AccessClaims{}, fmt.Errorf("%w: ES256 verification failed", ErrSignature)

@@ -5,7 +5,7 @@
 //     exchange → initialize) to the first tool result (whoami), BENCH_RUNS times, each with
 //     a new client registration and a new browser;
 //   - a warm tool call: tools/call whoami on a connected client, through the gateway, the
-//     authorizer (its answer cached per token by the gateway, AuthorizerCacheTtl) and the
+//     authorizer (invoked per request, verified tokens cached in process) and the
 //     MCP function (which calls WorkOS GetUser: the local emulator), BENCH_WARM times.
 // Prints medians. Run 1 of the full flow meets cold functions on a fresh stack.
 // The figures are also printed as machine-readable lines, `BENCH <name> <number>` (read by

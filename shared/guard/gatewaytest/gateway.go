@@ -79,8 +79,8 @@ func (api API) identity() events.APIGatewayRequestIdentity {
 	return events.APIGatewayRequestIdentity{SourceIP: "203.0.113.7", UserAgent: "gatewaytest"}
 }
 
-// AuthorizerEvent is the event of a REQUEST authorizer whose identity source is the
-// Authorization header.
+// AuthorizerEvent is the event of a REQUEST authorizer. Do always invokes the authorizer, as
+// API Gateway does for the MCP routes' authorizer, which has no identity source.
 func (api API) AuthorizerEvent(r Request) events.APIGatewayCustomAuthorizerRequestTypeRequest {
 	single, multi := r.headers(api.Domain())
 	ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
