@@ -185,7 +185,8 @@ func TestRealFrontDoorForwardsAssertionNotClientToken(t *testing.T) {
 // resource (the stack's own /mcp), is challenged with the front door's own metadata URL.
 func TestRealFrontDoorChallenges(t *testing.T) {
 	srv, m, _, seen := realFrontDoor(t)
-	want := `Bearer resource_metadata="` + fdIssuer + `/.well-known/oauth-protected-resource/mcp/crm"`
+	// MCP authorization (scope selection): the 401 names the scopes the metadata lists.
+	want := `Bearer resource_metadata="` + fdIssuer + `/.well-known/oauth-protected-resource/mcp/crm", scope="mcp:tools orgs:read crm:write"`
 	for name, hdr := range map[string][]string{
 		"no token":                   nil,
 		"token for another resource": {"Authorization", "Bearer " + clientToken(t, m, fdIssuer+"/mcp", "mcp:tools")},

@@ -138,7 +138,7 @@ func TestFrontDoors(t *testing.T) {
 				challenge string
 				body      string
 			}{
-				"UNAUTHORIZED":        {401, guard.GatewayChallenge(prm), ""},
+				"UNAUTHORIZED":        {401, guard.GatewayChallenge(prm, strings.Fields(s.t.Params["ScopesSupported"].(string))), ""},
 				"ACCESS_DENIED":       {403, guard.InsufficientScopeChallenge(strings.Fields(s.t.Params["ScopesSupported"].(string)), prm), `"scope":"$context.authorizer.required_scope"`},
 				"INTEGRATION_FAILURE": {502, "", `"error":"upstream_unavailable"`},
 				"INTEGRATION_TIMEOUT": {504, "", `"error":"upstream_timeout"`},

@@ -428,7 +428,7 @@ func TestGatewayResponses(t *testing.T) {
 			status    float64
 			challenge string
 		}{
-			"UNAUTHORIZED":  {401, guard.GatewayChallenge(prm)},
+			"UNAUTHORIZED":  {401, guard.GatewayChallenge(prm, strings.Fields(s.t.Params["ScopesSupported"].(string)))},
 			"ACCESS_DENIED": {403, guard.InsufficientScopeChallenge(strings.Fields(s.t.Params["RequiredScopes"].(string)), prm)},
 		} {
 			r, _ := gr[typ].(map[string]any)

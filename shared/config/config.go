@@ -113,6 +113,12 @@ func Parse(getenv func(string) string) (Config, error) {
 	if c.Scopes, ok = oauth.ParseScope(or(getenv("SCOPES_SUPPORTED"), "mcp:tools orgs:read")); !ok || len(c.Scopes) == 0 {
 		fail("SCOPES_SUPPORTED must be a space-separated list of scope tokens")
 	}
+	// MCP authorization 2026-07-28 (SEP-2207): offline_access SHOULD NOT be in the resource
+	// metadata or a challenge; refresh tokens go to clients that register the refresh_token
+	// grant, so Authbridge does not list it at all (docs/decisions.md "Scopes in challenges").
+	if c.Scopes.Contains("offline_access") {
+		fail("SCOPES_SUPPORTED must not list offline_access: refresh tokens go to clients that register the refresh_token grant")
+	}
 	if c.DefaultScope, ok = oauth.ParseScope(or(getenv("DEFAULT_SCOPES"), c.Scopes.String())); !ok || !c.DefaultScope.SubsetOf(c.Scopes) {
 		fail("DEFAULT_SCOPES must be a subset of SCOPES_SUPPORTED")
 	}

@@ -197,6 +197,7 @@ func TestParseScopes(t *testing.T) {
 		{"RFC 6749 §3.3 DEFAULT_SCOPES malformed", "mcp:tools b", "mcp:tools \"b", nil, nil, false},
 		{"RFC 6749 §3.3 SCOPES_SUPPORTED malformed", "a\\b", "", nil, nil, false},
 		{"RFC 6749 §3.3 SCOPES_SUPPORTED only spaces", "   ", "", nil, nil, false},
+		{"MCP 2026-07-28 SEP-2207 offline_access not listed", "mcp:tools offline_access", "", nil, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

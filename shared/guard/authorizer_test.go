@@ -360,7 +360,11 @@ func TestIdentityFromAuthorizer(t *testing.T) {
 
 func TestChallenges(t *testing.T) {
 	prm := "https://h.example/.well-known/oauth-protected-resource/mcp"
-	if got := guard.InvalidTokenChallenge(prm); got != `Bearer error="invalid_token", resource_metadata="`+prm+`"` {
+	both := oauth.Scope{"mcp:tools", "orgs:read"}
+	if got := guard.InvalidTokenChallenge(prm, both); got != `Bearer error="invalid_token", resource_metadata="`+prm+`", scope="mcp:tools orgs:read"` {
+		t.Error(got)
+	}
+	if got := guard.GatewayChallenge(prm, both); got != `Bearer resource_metadata="`+prm+`", scope="mcp:tools orgs:read"` {
 		t.Error(got)
 	}
 	if got := guard.InsufficientScopeChallenge(oauth.Scope{"mcp:tools", "orgs:read"}, prm); got != `Bearer error="insufficient_scope", scope="mcp:tools orgs:read", resource_metadata="`+prm+`"` {

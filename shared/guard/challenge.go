@@ -35,19 +35,23 @@ func ResourceMetadataURL(issuer string, r Route) string {
 
 // GatewayChallenge is the WWW-Authenticate value of the API Gateway's 401 (the UNAUTHORIZED
 // gateway response in template.yaml), and of any 401 to a request that sent no credentials:
-// RFC 9728 §5.1 resource_metadata and no error code.
+// RFC 9728 §5.1 resource_metadata, the scopes to ask for, and no error code.
 // API Gateway answers a request without Authorization and one whose token the authorizer
 // refused with the same static response, and RFC 6750 §3.1 says a request without
 // credentials SHOULD get no error code, while for a refused token it is optional.
-func GatewayChallenge(prmURL string) string {
-	return `Bearer resource_metadata="` + quoted(prmURL) + `"`
+// MCP authorization (scope selection): a 401 SHOULD name scope; it names the resource
+// metadata's scopes_supported, the set basic use needs (docs/decisions.md "Scopes in
+// challenges"), so a client asks for the same scopes whether it reads the header or the
+// metadata.
+func GatewayChallenge(prmURL string, scope oauth.Scope) string {
+	return `Bearer resource_metadata="` + quoted(prmURL) + `", scope="` + quoted(scope.String()) + `"`
 }
 
-// InvalidTokenChallenge is the WWW-Authenticate value of the MCP function's own 401: RFC 6750 §3.1 invalid_token,
-// with RFC 9728 §5.1 resource_metadata (MCP: the discovery path from a 401). No scope is
-// named, so that clients ask for the scopes_supported of the metadata, not only the route's.
-func InvalidTokenChallenge(prmURL string) string {
-	return `Bearer error="invalid_token", resource_metadata="` + quoted(prmURL) + `"`
+// InvalidTokenChallenge is the WWW-Authenticate value of the MCP function's own 401: RFC 6750
+// §3.1 invalid_token, with RFC 9728 §5.1 resource_metadata (MCP: the discovery path from a
+// 401) and the scopes to ask for, as GatewayChallenge.
+func InvalidTokenChallenge(prmURL string, scope oauth.Scope) string {
+	return `Bearer error="invalid_token", resource_metadata="` + quoted(prmURL) + `", scope="` + quoted(scope.String()) + `"`
 }
 
 // InsufficientScopeChallenge is the WWW-Authenticate value of a 403: RFC 6750 §3.1

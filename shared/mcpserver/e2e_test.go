@@ -342,7 +342,7 @@ func TestIdentityOnlyFromTheEvent(t *testing.T) {
 	s := newStack(t, nil)
 	tok := s.token(t, adaID, "ada@example.com", "mcp:tools orgs:read")
 	body := rpc(1, "tools/call", map[string]any{"name": "whoami", "arguments": map[string]any{}})
-	challenge := `Bearer error="invalid_token", resource_metadata="` + prmURL + `"`
+	challenge := `Bearer error="invalid_token", resource_metadata="` + prmURL + `", scope="mcp:tools orgs:read"`
 
 	// A client-sent X-GoLambdaProxy-ApiGw-Context header with forged claims, and no
 	// authorizer context in the event: 401.
@@ -368,7 +368,7 @@ func TestIdentityOnlyFromTheEvent(t *testing.T) {
 	// No Authorization header at all: 401 whose challenge has no error code (RFC 6750 §3.1).
 	noAuth := mcpRequest("POST", "", body, "MCP-Protocol-Version", "2025-11-25")
 	if out := s.direct(t, noAuth, identityContext(adaID, "mcp:tools", resource, time.Now().Add(time.Minute))); out.StatusCode != 401 ||
-		gatewaytest.ResponseHeader(out).Get("WWW-Authenticate") != `Bearer resource_metadata="`+prmURL+`"` {
+		gatewaytest.ResponseHeader(out).Get("WWW-Authenticate") != `Bearer resource_metadata="`+prmURL+`", scope="mcp:tools orgs:read"` {
 		t.Fatalf("no Authorization: %d %v %s", out.StatusCode, gatewaytest.ResponseHeader(out), out.Body)
 	}
 	// The gateway refuses a missing token before the function (401, not called).

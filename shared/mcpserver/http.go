@@ -144,9 +144,9 @@ func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, prm, reaso
 	s.log.InfoContext(r.Context(), "request refused", "outcome", "unauthorized", "reason", reason, "detail", truncate(err.Error(), 200))
 	// RFC 6750 §3.1: invalid_token for a refused credential, no error code when none was
 	// sent; RFC 9728 §5.1 resource_metadata either way.
-	challenge := guard.InvalidTokenChallenge(prm)
+	challenge := guard.InvalidTokenChallenge(prm, s.advertised)
 	if len(r.Header.Values("Authorization")) == 0 {
-		challenge = guard.GatewayChallenge(prm)
+		challenge = guard.GatewayChallenge(prm, s.advertised)
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
 	writeError(w, http.StatusUnauthorized, nil, CodeRefused, "Unauthorized: invalid or expired access token", nil)

@@ -38,15 +38,16 @@ const maxBody = 1 << 20
 // Server is the MCP endpoint. Build it once per cold start with New; it is safe for
 // concurrent use.
 type Server struct {
-	issuer   string
-	origins  map[string]bool // allowed Origin values, canonical, the issuer's included
-	routes   guard.Routes
-	required oauth.Scope            // REQUIRED_SCOPES: every request
-	scopes   map[string]oauth.Scope // tool name → the scopes a call needs (REQUIRED_SCOPES included)
-	dir      Directory
-	log      *slog.Logger
-	now      func() time.Time
-	leeway   time.Duration // CLOCK_LEEWAY: skew tolerated on the token's exp
+	issuer     string
+	origins    map[string]bool // allowed Origin values, canonical, the issuer's included
+	routes     guard.Routes
+	required   oauth.Scope            // REQUIRED_SCOPES: every request
+	advertised oauth.Scope            // SCOPES_SUPPORTED: named in a 401, as in the resource metadata
+	scopes     map[string]oauth.Scope // tool name → the scopes a call needs (REQUIRED_SCOPES included)
+	dir        Directory
+	log        *slog.Logger
+	now        func() time.Time
+	leeway     time.Duration // CLOCK_LEEWAY: skew tolerated on the token's exp
 
 	mcp     *mcp.Server
 	handler http.Handler
@@ -58,15 +59,16 @@ func New(cfg config.Config, dir Directory, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		issuer:   cfg.Issuer,
-		origins:  map[string]bool{cfg.IssuerOrigin(): true},
-		routes:   guard.NewRoutes(cfg.Issuer, cfg.Resources),
-		required: cfg.RequiredScopes,
-		leeway:   cfg.ClockLeeway,
-		scopes:   map[string]oauth.Scope{},
-		dir:      dir,
-		log:      log,
-		now:      time.Now,
+		issuer:     cfg.Issuer,
+		origins:    map[string]bool{cfg.IssuerOrigin(): true},
+		routes:     guard.NewRoutes(cfg.Issuer, cfg.Resources),
+		required:   cfg.RequiredScopes,
+		advertised: cfg.Scopes,
+		leeway:     cfg.ClockLeeway,
+		scopes:     map[string]oauth.Scope{},
+		dir:        dir,
+		log:        log,
+		now:        time.Now,
 	}
 	for _, o := range cfg.AllowedOrigins {
 		s.origins[o] = true

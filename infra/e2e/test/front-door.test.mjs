@@ -50,9 +50,10 @@ describe('front door: an MCP server without OAuth behind the gateway, with the M
         // RFC 6750 §3.1, RFC 9728 §5.1: the front door's own 401, naming its own metadata.
         const prm = `${stack.issuer}/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
         const bare = await fetch(resource, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-        assert.deepEqual([bare.status, bare.headers.get('www-authenticate')], [401, `Bearer resource_metadata="${prm}"`]);
         const meta = await (await fetch(prm)).json();
         assert.equal(meta.resource, resource);
+        // MCP authorization (scope selection): the 401 names the scopes the metadata lists.
+        assert.deepEqual([bare.status, bare.headers.get('www-authenticate')], [401, `Bearer resource_metadata="${prm}", scope="${meta.scopes_supported.join(' ')}"`]);
 
         const callback = await signInAndConnect(s);
         assert.match(callback.code ?? '', /^abac_/, JSON.stringify(callback));
