@@ -344,3 +344,29 @@ func TestMCPCIMD_ConnectedAppsListsDocumentClient(t *testing.T) {
 		t.Fatalf("with the document gone, the section should name the client_id's host:\n%s", section)
 	}
 }
+
+// Moving off dynamic registration (DYNAMIC_REGISTRATION=off): the metadata names no
+// registration endpoint (RFC 8414 §2: OPTIONAL), a registration gets 404 and writes nothing,
+// and a client with a metadata document still signs in.
+func TestMCPCIMD_RegistrationOffLeavesDocuments(t *testing.T) {
+	st := newStack(t, map[string]string{"DYNAMIC_REGISTRATION": "off"})
+	docs := serveDocuments(st)
+	docs.publish(docClientID, publicDocument(docClientID, docRedirect))
+	meta := do(t, http.MethodGet, st.Issuer+authserver.PathASMetadata, "", "").json(t)
+	if _, named := meta["registration_endpoint"]; named {
+		t.Errorf("registration_endpoint = %v with registration off", meta["registration_endpoint"])
+	}
+	if meta["client_id_metadata_document_supported"] != true {
+		t.Error("metadata documents not advertised")
+	}
+	st.noWrites(t, "registration while off", func() {
+		r := do(t, http.MethodPost, st.Issuer+authserver.PathRegister, "application/json",
+			`{"redirect_uris":["https://app.example.com/cb"],"token_endpoint_auth_method":"none"}`)
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, "Client ID Metadata Document") {
+			t.Errorf("register: %d %s", r.Status, r.Body)
+		}
+	})
+	if r := st.postToken(t, st.authorizeCode(t, docClientID, docRedirect, "").form()); r.Status != http.StatusOK {
+		t.Fatalf("document client with registration off: %d %s", r.Status, r.Body)
+	}
+}

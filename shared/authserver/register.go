@@ -25,6 +25,12 @@ func (s *Server) registerHandler() http.Handler {
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if s.Config.RegistrationOff { // DYNAMIC_REGISTRATION=off: the metadata names no endpoint
+		s.log().InfoContext(ctx, "registration refused", "outcome", "not_found", "reason", "registration_off")
+		web.JSON(w, http.StatusNotFound, map[string]string{"error": "not_found",
+			"error_description": "dynamic client registration is off on this server: use a Client ID Metadata Document URL as client_id"})
+		return
+	}
 	// RFC 7591 §3.1: the client metadata is sent as a JSON document.
 	if !web.HasMediaType(r, "application/json") {
 		s.registrationRefused(w, r, oauth.ErrInvalidClientMetadata("content type must be application/json"))
@@ -69,7 +75,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		web.OAuthError(w, oauth.ErrTemporarilyUnavailable("registration could not be saved, try again"))
 		return
 	}
-	s.log().InfoContext(ctx, "client registered", "outcome", "registered", "auth_method", client.TokenEndpointAuthMethod)
+	// client_name (at most 200 characters, control characters removed) tells operators which
+	// clients still register (README: moving off dynamic registration).
+	s.log().InfoContext(ctx, "client registered", "outcome", "registered", "auth_method", client.TokenEndpointAuthMethod, "client_name", client.Name)
 	s.Metrics.Count(ctx, obs.Registrations)
 	web.NoStore(w)
 	web.JSON(w, http.StatusCreated, resp)

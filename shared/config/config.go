@@ -36,12 +36,16 @@ type Config struct {
 	SigningKeyID   string   // SIGNING_KEY_ID: KMS key id, ARN or alias the token function signs with
 	AcceptedKeyIDs []string // ACCEPTED_KEY_IDS: comma-separated KMS keys whose tokens are accepted (rotation)
 
-	AccessTokenTTL     time.Duration // ACCESS_TOKEN_TTL, default 15m
-	RefreshTokenTTL    time.Duration // REFRESH_TOKEN_TTL, default 720h (30 days, absolute per family)
-	RefreshReuseGrace  time.Duration // REFRESH_REUSE_GRACE, default 30s
-	CodeTTL            time.Duration // CODE_TTL, default 5m (at most 5m)
-	ConsentTTL         time.Duration // CONSENT_TTL, default 720h
-	UnusedClientTTL    time.Duration // UNUSED_CLIENT_TTL, default 24h
+	AccessTokenTTL    time.Duration // ACCESS_TOKEN_TTL, default 15m
+	RefreshTokenTTL   time.Duration // REFRESH_TOKEN_TTL, default 720h (30 days, absolute per family)
+	RefreshReuseGrace time.Duration // REFRESH_REUSE_GRACE, default 30s
+	CodeTTL           time.Duration // CODE_TTL, default 5m (at most 5m)
+	ConsentTTL        time.Duration // CONSENT_TTL, default 720h
+	UnusedClientTTL   time.Duration // UNUSED_CLIENT_TTL, default 24h
+	// RegistrationOff (DYNAMIC_REGISTRATION=off; default on) turns RFC 7591 registration
+	// off, which MCP 2026-07-28 deprecates in favour of Client ID Metadata Documents: the
+	// metadata names no registration_endpoint and the endpoint answers 404.
+	RegistrationOff    bool
 	AuthorizerCacheTTL time.Duration // not read here: the gateway's cache is a template parameter
 	ClockLeeway        time.Duration // CLOCK_LEEWAY, default 30s, at most 60s: skew tolerated on exp/nbf
 
@@ -112,6 +116,13 @@ func Parse(getenv func(string) string) (Config, error) {
 	var ok bool
 	if c.Scopes, ok = oauth.ParseScope(or(getenv("SCOPES_SUPPORTED"), "mcp:tools orgs:read")); !ok || len(c.Scopes) == 0 {
 		fail("SCOPES_SUPPORTED must be a space-separated list of scope tokens")
+	}
+	switch or(getenv("DYNAMIC_REGISTRATION"), "on") {
+	case "on":
+	case "off":
+		c.RegistrationOff = true
+	default:
+		fail("DYNAMIC_REGISTRATION must be on or off")
 	}
 	// MCP authorization 2026-07-28 (SEP-2207): offline_access SHOULD NOT be in the resource
 	// metadata or a challenge; refresh tokens go to clients that register the refresh_token

@@ -312,3 +312,19 @@ func TestFromEnv(t *testing.T) {
 		t.Fatalf("FromEnv: %+v, %v", c, err)
 	}
 }
+
+// DYNAMIC_REGISTRATION: on by default, off turns RFC 7591 registration off, anything else
+// stops the cold start.
+func TestParseDynamicRegistration(t *testing.T) {
+	for value, want := range map[string]bool{"": false, "on": false, "off": true} {
+		c, err := Parse(env(map[string]string{"DYNAMIC_REGISTRATION": value}))
+		if err != nil || c.RegistrationOff != want {
+			t.Errorf("DYNAMIC_REGISTRATION=%q: RegistrationOff %v, err %v; want %v", value, c.RegistrationOff, err, want)
+		}
+	}
+	for _, value := range []string{"Off", "false", "0", "no"} {
+		if _, err := Parse(env(map[string]string{"DYNAMIC_REGISTRATION": value})); err == nil {
+			t.Errorf("DYNAMIC_REGISTRATION=%q accepted", value)
+		}
+	}
+}

@@ -42,7 +42,7 @@ type ServerMetadata struct {
 	Issuer                                 string   `json:"issuer"`
 	AuthorizationEndpoint                  string   `json:"authorization_endpoint"`
 	TokenEndpoint                          string   `json:"token_endpoint"`
-	RegistrationEndpoint                   string   `json:"registration_endpoint"`
+	RegistrationEndpoint                   string   `json:"registration_endpoint,omitempty"` // none when DYNAMIC_REGISTRATION=off
 	RevocationEndpoint                     string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                  string   `json:"introspection_endpoint"`
 	JWKSURI                                string   `json:"jwks_uri"`
@@ -68,11 +68,15 @@ type ServerMetadata struct {
 // NewServerMetadata computes the RFC 8414 document from the configuration.
 func NewServerMetadata(c config.Config) ServerMetadata {
 	authMethods := []string{oauth.AuthMethodNone, oauth.AuthMethodClientSecretPost, oauth.AuthMethodClientSecretBasic}
+	registration := c.Endpoint(PathRegister)
+	if c.RegistrationOff { // RFC 8414 §2: registration_endpoint is OPTIONAL
+		registration = ""
+	}
 	return ServerMetadata{
 		Issuer:                                    c.Issuer,
 		AuthorizationEndpoint:                     c.Endpoint(PathAuthorize),
 		TokenEndpoint:                             c.Endpoint(PathToken),
-		RegistrationEndpoint:                      c.Endpoint(PathRegister),
+		RegistrationEndpoint:                      registration,
 		RevocationEndpoint:                        c.Endpoint(PathRevoke),
 		IntrospectionEndpoint:                     c.Endpoint(PathIntrospect),
 		JWKSURI:                                   c.Endpoint(PathJWKS),
