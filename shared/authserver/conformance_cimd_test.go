@@ -322,9 +322,10 @@ func TestMCPCIMD_TokenEndpoint(t *testing.T) {
 	}
 }
 
-// The connected-apps page lists a document client by its document's name and redirect host;
-// when the document cannot be read any more, by the host of its client_id (what vouched for
-// it), never as a deleted registration.
+// The connected-apps page lists a document client by the host of its client_id (the domain
+// that vouched for it) and the redirect host the person approved, from the table alone: it
+// never fetches a document, which a hostile client's host could slow until the page that
+// revokes that client fails. It reads the same whether the document is there or gone.
 func TestMCPCIMD_ConnectedAppsListsDocumentClient(t *testing.T) {
 	st := newStack(t, nil)
 	docs := serveDocuments(st)
@@ -332,8 +333,9 @@ func TestMCPCIMD_ConnectedAppsListsDocumentClient(t *testing.T) {
 	if r := st.postToken(t, st.authorizeCode(t, docClientID, docRedirect, "").form()); r.Status != http.StatusOK {
 		t.Fatalf("code exchange: %d %s", r.Status, r.Body)
 	}
+	fetches := docs.fetchCount()
 	section := appSection(st.openApps(t, newBrowser(t), "ada@example.com"), docClientID)
-	if !strings.Contains(section, "Example Notes") || !strings.Contains(section, "app.example.com") {
+	if !strings.Contains(section, "app.example.com") || !strings.Contains(section, "identified by its domain") || strings.Contains(section, "not verified") {
 		t.Fatalf("the page's section of the document client:\n%s", section)
 	}
 	docs.mu.Lock()
@@ -342,6 +344,9 @@ func TestMCPCIMD_ConnectedAppsListsDocumentClient(t *testing.T) {
 	section = appSection(st.openApps(t, newBrowser(t), "ada@example.com"), docClientID)
 	if section == "" || strings.Contains(section, "Example Notes") || !strings.Contains(section, "app.example.com") {
 		t.Fatalf("with the document gone, the section should name the client_id's host:\n%s", section)
+	}
+	if got := docs.fetchCount(); got != fetches {
+		t.Errorf("the connected-apps page fetched %d metadata documents; it must read the table only", got-fetches)
 	}
 }
 

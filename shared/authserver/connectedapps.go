@@ -184,25 +184,26 @@ func (s *Server) connectedAppsOf(r *http.Request, userID string) ([]web.Connecte
 		a := byClient[f.ClientID]
 		if a == nil {
 			a = &app{ConnectedApp: web.ConnectedApp{ClientID: f.ClientID}, granted: f.CreatedAt}
-			client, err := s.lookupClient(ctx, f.ClientID, false)
-			var unknown *unknownClientError
-			var unreachable *documentUnreachable
+			// One GetItem per app, as stored: never a metadata document fetch, which a hostile
+			// client's host could slow until the page that revokes it fails.
+			client, err := s.Store.GetClient(ctx, f.ClientID)
+			uris := client.RedirectURIs
 			switch {
-			case store.IsDocumentClientID(f.ClientID) && (errors.As(err, &unknown) || errors.As(err, &unreachable)):
-				// A metadata-document client whose document cannot be read now: named by the
-				// host of its client_id, which is what vouched for it.
-				a.Name = documentHost(f.ClientID)
-			case errors.As(err, &unknown):
+			case store.IsDocumentClientID(f.ClientID) && (err == nil || errors.Is(err, store.ErrNotFound)):
+				// A metadata-document client: named by the host of its client_id, the domain
+				// that vouched for it, with the redirect URIs a person approved.
+				a.Name, a.Identified, uris = documentHost(f.ClientID), true, client.ApprovedRedirectURIs
+			case errors.Is(err, store.ErrNotFound):
 				a.Deleted = true
 			case err == nil:
 				a.Name = client.Name
-				for _, uri := range client.RedirectURIs {
-					if h := displayHost(uri).ascii; !slices.Contains(a.RedirectHosts, h) {
-						a.RedirectHosts = append(a.RedirectHosts, h)
-					}
-				}
 			default:
 				return nil, err
+			}
+			for _, uri := range uris {
+				if h := displayHost(uri).ascii; !slices.Contains(a.RedirectHosts, h) {
+					a.RedirectHosts = append(a.RedirectHosts, h)
+				}
 			}
 			byClient[f.ClientID] = a
 			order = append(order, a)

@@ -171,7 +171,8 @@ func (s *Server) authenticateDocumentClient(ctx context.Context, creds oauth.Cli
 	}
 	var read store.TokenRead
 	if codeHash != nil || refreshHash != nil {
-		read, err = s.Store.ReadForToken(ctx, "", codeHash, refreshHash) // "": no client item
+		// "" reads no client item (ReadForToken reports it invalid in ClientErr, cleared below).
+		read, err = s.Store.ReadForToken(ctx, "", codeHash, refreshHash)
 		if err != nil {
 			return store.Client{}, store.TokenRead{}, s.unavailable(ctx, err)
 		}

@@ -41,26 +41,9 @@ func AuthorizationValues(headers map[string]string, multi map[string][]string) [
 // oauth.BearerToken (RFC 6750 §2.1, exactly one header value).
 func BearerToken(values []string) (string, error) { return oauth.BearerToken(values) }
 
-// bearerToken is BearerToken(AuthorizationValues(headers, multi)) without building the list
-// of values for the usual request, which has one.
-func bearerToken(headers map[string]string, multi map[string][]string) (string, error) {
-	token, err := bearerTokenUnchecked(headers, multi)
-	if err == nil && !oauth.IsB64Token(token) {
-		return "", ErrMalformedCredential
-	}
-	return token, err
-}
-
-// bearerTokenUnchecked is bearerToken without the b64token check of the token itself
-// (oauth.BearerValueUnchecked): the authorizer looks the exact token up among verified ones,
-// which all passed it, and checks a token the cache does not hold.
-func bearerTokenUnchecked(headers map[string]string, multi map[string][]string) (string, error) {
-	token, _, err := scanHeaders(headers, multi, nil)
-	return token, err
-}
-
 // scanHeaders reads, in one pass over the headers, what the authorizer needs: the bearer
-// token as bearerTokenUnchecked returns it, and, when allowed is not nil, the first non-empty
+// token (oauth.BearerValueUnchecked: without the token's b64token check, which the caller
+// makes on a cache miss), and, when allowed is not nil, the first non-empty
 // Origin value allowed refuses ("" when every value is allowed, or there is none).
 func scanHeaders(headers map[string]string, multi map[string][]string, allowed func(string) bool) (token, refused string, err error) {
 	var one string

@@ -26,13 +26,7 @@ func BearerToken(values []string) (string, error) {
 	default:
 		return "", ErrSeveralCredentials
 	}
-	return BearerValue(values[0])
-}
-
-// BearerValue extracts the token from one Authorization header value (RFC 6750 §2.1); the
-// Lambda authorizer calls it for the usual request, which carries exactly one.
-func BearerValue(v string) (string, error) {
-	token, err := BearerValueUnchecked(v)
+	token, err := BearerValueUnchecked(values[0])
 	if err != nil {
 		return "", err
 	}
@@ -42,8 +36,9 @@ func BearerValue(v string) (string, error) {
 	return token, nil
 }
 
-// BearerValueUnchecked is BearerValue without the b64token syntax check of the token itself
-// (IsB64Token): for a caller that looks the exact token up among tokens that passed it, and
+// BearerValueUnchecked extracts the token from one Authorization header value as
+// BearerToken does, without the b64token syntax check of the token itself (IsB64Token): for
+// a caller that looks the exact token up among tokens that passed it, and
 // checks it only when the lookup misses (the Lambda authorizer's cache).
 func BearerValueUnchecked(v string) (string, error) {
 	v = strings.Trim(v, " \t") // RFC 9110 §5.5: OWS around a field value is not part of it

@@ -158,19 +158,23 @@ func (s *Store) ApproveRedirectURI(ctx context.Context, id, uri string) error {
 	if uri == "" || len(uri) > maxRedirectURILen {
 		return fmt.Errorf("%w: redirect URI must be 1..%d bytes", ErrInvalid, maxRedirectURILen)
 	}
+	uriSet := &types.AttributeValueMemberSS{Value: []string{uri}}
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyOf(clientKey(id)),
 		UpdateExpression:          aws.String("ADD #approved :uri"),
 		ConditionExpression:       aws.String("attribute_exists(#pk) AND (attribute_not_exists(#exp) OR #exp > :now)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#exp": attrExpiresAt, "#approved": attrApprovedRedirects},
-		ExpressionAttributeValues: item{":now": epoch(s.now()), ":uri": &types.AttributeValueMemberSS{Value: []string{uri}}},
+		ExpressionAttributeValues: item{":now": epoch(s.now()), ":uri": uriSet},
 	}
-	if IsDocumentClientID(id) {
-		in.UpdateExpression = aws.String("SET #exp = :exp ADD #approved :uri")
-		in.ConditionExpression = nil
-		in.ExpressionAttributeNames = map[string]string{"#exp": attrExpiresAt, "#approved": attrApprovedRedirects}
-		in.ExpressionAttributeValues = item{":exp": epoch(s.now().Add(DocumentClientRetention)), ":uri": in.ExpressionAttributeValues[":uri"]}
+	if IsDocumentClientID(id) { // created by the first approval, kept after the last
+		in = &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       keyOf(clientKey(id)),
+			UpdateExpression:          aws.String("SET #exp = :exp ADD #approved :uri"),
+			ExpressionAttributeNames:  map[string]string{"#exp": attrExpiresAt, "#approved": attrApprovedRedirects},
+			ExpressionAttributeValues: item{":exp": epoch(s.now().Add(DocumentClientRetention)), ":uri": uriSet},
+		}
 	}
 	_, err := s.db.UpdateItem(ctx, in)
 	if isConditionFailed(err) {

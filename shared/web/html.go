@@ -22,6 +22,9 @@ func (p *page) m(markup string) { p.b.WriteString(markup) }
 // text writes s escaped for a text node or a double-quoted attribute value.
 func (p *page) text(s string) { _, _ = htmlEscaper.WriteString(&p.b, s) }
 
+// el writes value, escaped as text, between two pieces of markup: el("<code>", v, "</code>").
+func (p *page) el(before, value, after string) { p.m(before); p.text(value); p.m(after) }
+
 // url writes s as the value of a double-quoted URL attribute (href, action): a URL with a
 // scheme other than http, https or mailto (javascript:, data:, vbscript:…) becomes
 // "#ZgotmplZ", as html/template makes it; the rest is percent-encoded where RFC 3986 does

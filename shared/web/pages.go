@@ -123,8 +123,11 @@ type ConnectedAppsPage struct {
 // client, taken together.
 type ConnectedApp struct {
 	ClientID string
-	Name     string // as the client registered it (not verified)
+	Name     string // as the client registered it (not verified), or its verified domain
 	Deleted  bool   // the registration is gone while grants remain
+	// Identified: a Client ID Metadata Document client, named by the domain that vouches for
+	// it rather than by a name it gave itself.
+	Identified bool
 	// RedirectHosts are the hosts of its redirect URIs, in ASCII (punycode).
 	RedirectHosts []string
 	Scopes        []string
@@ -164,15 +167,13 @@ func render(w http.ResponseWriter, status int, body []byte, formTargets []string
 
 // head opens every page, titled title.
 func (p *page) head(title string) {
-	p.m(`<!doctype html>
+	p.el(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>`)
-	p.text(title)
-	p.m(` · Authbridge</title>
+<title>`, title, ` · Authbridge</title>
 <style>
   body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; background: #f5f6f8; color: #1d2330; margin: 0; }
   main { max-width: 30rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem 2.25rem; box-shadow: 0 2px 12px rgba(0,0,0,.08); }
@@ -220,21 +221,15 @@ func consentHTML(d ConsentPage) []byte {
 	}
 	p.m("</p>\n")
 	if d.VerifiedDomain != "" {
-		p.m("<p>Identified by <strong><code>")
-		p.text(d.VerifiedDomain)
-		p.m("</code></strong>: this domain publishes the application's name and addresses.</p>")
+		p.el("<p>Identified by <strong><code>", d.VerifiedDomain, "</code></strong>: this domain publishes the application's name and addresses.</p>")
 	}
 	p.m("\n")
 	if d.LoopbackRedirect {
-		p.m(`<div class="warn" role="alert"><strong>Local address.</strong> <code>`)
-		p.text(d.VerifiedDomain)
-		p.m("</code> vouches for this application, but it receives your sign-in at a local address (localhost), where any program on this computer could listen. Only continue if you just started it yourself.</div>")
+		p.el(`<div class="warn" role="alert"><strong>Local address.</strong> <code>`, d.VerifiedDomain, "</code> vouches for this application, but it receives your sign-in at a local address (localhost), where any program on this computer could listen. Only continue if you just started it yourself.</div>")
 	}
 	p.m("\n")
 	if d.SignedInAs != "" {
-		p.m("<p>You are signed in as <strong>")
-		p.text(d.SignedInAs)
-		p.m("</strong>.</p>")
+		p.el("<p>You are signed in as <strong>", d.SignedInAs, "</strong>.</p>")
 	}
 	p.m("\n<p>")
 	if d.SignedInAs != "" {
@@ -242,25 +237,17 @@ func consentHTML(d ConsentPage) []byte {
 	} else {
 		p.m("After you sign in, you will be")
 	}
-	p.m(" sent back to <strong><code>")
-	p.text(d.RedirectHost)
-	p.m("</code></strong>")
+	p.el(" sent back to <strong><code>", d.RedirectHost, "</code></strong>")
 	if d.RedirectHostUnicode != "" {
-		p.m(" (shown by some programs as <code>")
-		p.text(d.RedirectHostUnicode)
-		p.m("</code>)")
+		p.el(" (shown by some programs as <code>", d.RedirectHostUnicode, "</code>)")
 	}
 	p.m(".</p>\n")
 	if d.RedirectHostUnicode != "" {
-		p.m(`<div class="warn" role="alert"><strong>Look-alike address.</strong> This address uses international characters, which can imitate a familiar name. Its real form is <code>`)
-		p.text(d.RedirectHost)
-		p.m("</code>. Only continue if you expected exactly this address.</div>")
+		p.el(`<div class="warn" role="alert"><strong>Look-alike address.</strong> This address uses international characters, which can imitate a familiar name. Its real form is <code>`, d.RedirectHost, "</code>. Only continue if you expected exactly this address.</div>")
 	}
 	p.m("\n")
 	if d.RedirectHostInvalid {
-		p.m(`<div class="warn" role="alert"><strong>Unusual address.</strong> <code>`)
-		p.text(d.RedirectHost)
-		p.m("</code> is not a valid domain name. Only continue if you expected exactly this address.</div>")
+		p.el(`<div class="warn" role="alert"><strong>Unusual address.</strong> <code>`, d.RedirectHost, "</code> is not a valid domain name. Only continue if you expected exactly this address.</div>")
 	}
 	p.m("\n")
 	if d.LoopbackOnly {
@@ -268,9 +255,7 @@ func consentHTML(d ConsentPage) []byte {
 	}
 	p.m("\n<p>It will be able to:</p>\n<ul class=\"scopes\">")
 	for _, sc := range d.Scopes {
-		p.m("<li><code>")
-		p.text(sc.Name)
-		p.m("</code> — ")
+		p.el("<li><code>", sc.Name, "</code> — ")
 		p.text(sc.Description)
 		if sc.Granted {
 			p.m(` <span class="muted">(already allowed)</span>`)
@@ -299,17 +284,11 @@ func consentHTML(d ConsentPage) []byte {
 func errorHTML(d ErrorPage) []byte {
 	var p page
 	p.head(d.Title)
-	p.m("\n<h1>")
-	p.text(d.Title)
-	p.m("</h1>\n")
+	p.el("\n<h1>", d.Title, "</h1>\n")
 	if d.ClientName != "" {
-		p.m("<p>The request came from the application <strong>")
-		p.text(d.ClientName)
-		p.m("</strong>.</p>")
+		p.el("<p>The request came from the application <strong>", d.ClientName, "</strong>.</p>")
 	}
-	p.m("\n<p>")
-	p.text(d.Message)
-	p.m("</p>\n")
+	p.el("\n<p>", d.Message, "</p>\n")
 	if d.Code != "" {
 		p.m("<p class=\"muted\">Error: <code>")
 		p.text(d.Code)
@@ -331,13 +310,9 @@ func errorHTML(d ErrorPage) []byte {
 func connectedAppsHTML(d ConnectedAppsPage) []byte {
 	var p page
 	p.head("Connected apps")
-	p.m("\n<h1>Connected apps</h1>\n<p>Signed in as <strong>")
-	p.text(d.SignedInAs)
-	p.m("</strong>.</p>\n")
+	p.el("\n<h1>Connected apps</h1>\n<p>Signed in as <strong>", d.SignedInAs, "</strong>.</p>\n")
 	if d.Notice != "" {
-		p.m(`<div class="notice" role="status">`)
-		p.text(d.Notice)
-		p.m("</div>")
+		p.el(`<div class="notice" role="status">`, d.Notice, "</div>")
 	}
 	p.m("\n")
 	if len(d.Apps) == 0 {
@@ -381,12 +356,13 @@ func (p *page) connectedApp(a ConnectedApp, d ConnectedAppsPage) {
 	} else {
 		p.m("An unnamed application")
 	}
-	p.m("</h2>\n  <dl>\n    <dt>Application id</dt><dd><code>")
-	p.text(a.ClientID)
-	p.m("</code>")
-	if a.Deleted {
+	p.el("</h2>\n  <dl>\n    <dt>Application id</dt><dd><code>", a.ClientID, "</code>")
+	switch {
+	case a.Deleted:
 		p.m(" · no longer registered")
-	} else {
+	case a.Identified:
+		p.m(" · identified by its domain")
+	default:
 		p.m(" · registered itself; its name is not verified")
 	}
 	p.m("</dd>\n    <dt>Sends you back to</dt><dd>")
@@ -395,9 +371,7 @@ func (p *page) connectedApp(a ConnectedApp, d ConnectedAppsPage) {
 	p.codes(a.Scopes, " ", `<span class="muted">no scopes</span>`)
 	p.m("</dd>\n    <dt>For</dt><dd>")
 	p.codes(a.Resources, ", ", "")
-	p.m("</dd>\n    <dt>Granted</dt><dd>")
-	p.text(a.GrantedAt)
-	p.m("</dd>\n    <dt>Last used</dt><dd>")
+	p.el("</dd>\n    <dt>Granted</dt><dd>", a.GrantedAt, "</dd>\n    <dt>Last used</dt><dd>")
 	p.text(a.LastUsedAt)
 	p.m("</dd>\n  </dl>\n  <form class=\"inline\" method=\"post\" action=\"")
 	p.url(d.FormAction)
@@ -423,8 +397,6 @@ func (p *page) codes(values []string, sep, none string) {
 		if i > 0 {
 			p.m(sep)
 		}
-		p.m("<code>")
-		p.text(v)
-		p.m("</code>")
+		p.el("<code>", v, "</code>")
 	}
 }
